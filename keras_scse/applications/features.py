@@ -1,0 +1,49 @@
+"""Multi-scale feature outputs of a backbone, keyed like keras-hub's pyramid outputs: "P{level}" is the
+last feature map with stride 2**level (e.g. P2..P5 = strides 4..32)."""
+
+
+import re
+
+import keras
+
+
+def _squeezenext_levels(model):
+    """Last unit of each SqueezeNext stage; stage strides 1, 2, 2, 2 after the stem (4 or 1)."""
+    last = {}
+    for layer in model.layers:
+        match = re.fullmatch(r"stage(\d+)_unit(\d+)_out", layer.name)
+        if match:
+            stage, unit = int(match[1]), int(match[2])
+            if unit >= last.get(stage, (0, None))[0]:
+                last[stage] = (unit, layer.name)
+    stem_level = 2 if any(layer.name == "stem_pool" for layer in model.layers) else 0
+    return {f"P{stem_level + stage - 1}": name for stage, (_, name) in sorted(last.items())}
+
+
+LEVEL_FINDERS = [_squeezenext_levels]
+
+
+def pyramid_layers(model):
+    """{"P{level}": layer name} for a keras_scse backbone."""
+    for finder in LEVEL_FINDERS:
+        levels = finder(model)
+        if levels:
+            return levels
+    raise ValueError(f"Model {model.name!r} is not a keras_scse backbone with known stages.")
+
+
+def feature_extractor(model, levels=None):
+    """A keras.Model from the backbone's input to a dict of stage outputs {"P2": ..., "P3": ..., ...}.
+
+    ``levels``: keep only these keys (e.g. ["P3", "P4", "P5"]). Works on models built with
+    include_top=True or False; the head is not used.
+    """
+    available = pyramid_layers(model)
+    levels = list(available) if levels is None else list(levels)
+    unknown = [level for level in levels if level not in available]
+    if unknown:
+        raise ValueError(f"Levels {unknown} are not in {model.name!r}; available: {list(available)}")
+    outputs = {level: model.get_layer(available[level]).output for level in levels}
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+
+

@@ -1,0 +1,180 @@
+"""MobileNetV2 with attention in its residual inverted-bottleneck blocks (SCA-MobileNetV2 by default).
+
+A copy of keras.applications.MobileNetV2 (``keras/src/applications/mobilenet_v2.py``): same layers, same
+names (Conv1, bn_Conv1, expanded_conv_*, block_{k}_*, Conv_1, Conv_1_bn, out_relu, predictions), same
+parameter count with ``attention=None`` (alpha 1.0: 3,538,984), so keras.applications' ImageNet weights
+transfer by name. Differences outside the backbone: the head's pooling layer is named ``avg_pool`` /
+``max_pool`` (keras.applications leaves it auto-named; it has no weights) and the input layer ``input``.
+
+Attention placement (RECONSTRUCTION, as ECA / Triplet Attention place their modules; the SCA paper does not
+say): after the linear 1x1 projection's BN (``block_{k}_project_BN``), before the skip add, and ONLY in the
+blocks that have a skip add (stride 1, same input/output width: blocks 2, 4, 5, 7, 8, 9, 11, 12, 14, 15; ten
+blocks). Attention layers are named ``block_{k}_attention``.
+"""
+
+import keras
+
+from keras_scse.applications import common, transfer
+from keras_scse.applications.resnet import _attend
+
+BN = dict(epsilon=1e-3, momentum=0.999)
+SCA_KERNEL_SIZE = 3  # Triplet Attention's evidence on MobileNetV2
+# keras.applications.MobileNetV2's inverted residual blocks 0..16: (filters, stride, expansion).
+BLOCKS = (
+    (16, 1, 1),
+    (24, 2, 6), (24, 1, 6),
+    (32, 2, 6), (32, 1, 6), (32, 1, 6),
+    (64, 2, 6), (64, 1, 6), (64, 1, 6), (64, 1, 6),
+    (96, 1, 6), (96, 1, 6), (96, 1, 6),
+    (160, 2, 6), (160, 1, 6), (160, 1, 6),
+    (320, 1, 6),
+)
+IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+IMAGENET_SIZES = (96, 128, 160, 192, 224)
+
+
+def make_divisible(v, divisor=8, min_value=None):
+    """Round a width to a multiple of ``divisor`` without going below 90% of it (keras.applications)."""
+    min_value = min_value or divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def correct_pad(inputs, kernel_size):
+    """Zero padding that makes a stride-2 'valid' conv act like TF 'same' (keras.applications.imagenet_utils)."""
+    size = inputs.shape[1:3]
+    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
+    correct = (kernel_size // 2, kernel_size // 2)
+    return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
+
+
+def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, attention, attention_kwargs):
+    """keras.applications' ``_inverted_res_block``; attention after ``project_BN`` of blocks with a skip add.
+
+    Returns (output, name of the attention layer or None).
+    """
+    in_channels = inputs.shape[-1]
+    pointwise_filters = make_divisible(int(filters * alpha), 8)
+    x = inputs
+    prefix = f"block_{block_id}_"
+    if block_id:
+        x = keras.layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False, name=f"{prefix}expand")(x)
+        x = keras.layers.BatchNormalization(**BN, name=f"{prefix}expand_BN")(x)
+        x = keras.layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
+    else:
+        prefix = "expanded_conv_"
+    if stride == 2:
+        x = keras.layers.ZeroPadding2D(padding=correct_pad(x, 3), name=f"{prefix}pad")(x)
+    x = keras.layers.DepthwiseConv2D(3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
+                                     name=f"{prefix}depthwise")(x)
+    x = keras.layers.BatchNormalization(**BN, name=f"{prefix}depthwise_BN")(x)
+    x = keras.layers.ReLU(6.0, name=f"{prefix}depthwise_relu")(x)
+    x = keras.layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=f"{prefix}project")(x)
+    x = keras.layers.BatchNormalization(**BN, name=f"{prefix}project_BN")(x)
+    if in_channels == pointwise_filters and stride == 1:
+        x = _attend(x, attention, attention_kwargs, f"block_{block_id}")
+        attention_name = f"block_{block_id}_attention" if attention is not None else None
+        return keras.layers.Add(name=f"{prefix}add")([inputs, x]), attention_name
+    return x, None
+
+
+def MobileNetV2(
+    alpha=1.0,
+    attention=None,
+    attention_kwargs=None,
+    identity_start=None,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name=None,
+):
+    """MobileNetV2 (keras.applications' structure and names) with optional attention.
+
+    Args:
+        alpha: width multiplier; ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4.
+        attention: None (plain MobileNetV2), a name from ``keras_scse.layers.names()``, or a callable
+            returning a layer; placed only in the blocks with a skip add, after ``project_BN``, before the
+            add (reconstruction, see the module docstring).
+        attention_kwargs: keyword arguments for the attention layer (SCA defaults to kernel_size=3).
+        identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
+            plain MobileNetV2's exact function; None means True when ``weights`` is set. A checkpoint of this
+            model itself must be loaded with the identity_start it was built with.
+        The rest: as keras.applications.MobileNetV2 (channels_last; inputs down to 32 px; ImageNet weights
+        for square 96/128/160/192/224 inputs, otherwise the 224 weights are loaded, as keras.applications does).
+    """
+    if not alpha > 0:
+        raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
+    model_name = name or "mobilenetv2"
+    transfer.check_weights(model_name, weights, "MobileNetV2", include_top, classes)
+    if isinstance(weights, str) and weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
+        raise ValueError(
+            f"If imagenet weights are being loaded, alpha must be one of {list(IMAGENET_ALPHAS)}. "
+            f"Received: alpha={alpha}"
+        )
+    pretrained = weights is not None
+    attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
+                                                  pretrained, SCA_KERNEL_SIZE)
+    common.validate_arguments(model_name, None, include_top, classes, pooling, input_shape)
+    input_shape = common.obtain_input_shape(input_shape, 224, 32, None)
+    img_input = common.make_input(input_tensor, input_shape)
+    rows, cols = img_input.shape[1:3]
+
+    x = keras.layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
+                            name="Conv1")(img_input)
+    x = keras.layers.BatchNormalization(**BN, name="bn_Conv1")(x)
+    x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
+    attention_names = []
+    for block_id, (filters, stride, expansion) in enumerate(BLOCKS):
+        x, attention_name = inverted_res_block(x, expansion, stride, alpha, filters, block_id, attention,
+                                               attention_kwargs)
+        attention_names += [attention_name] if attention_name else []
+    last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
+    x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
+    x = keras.layers.BatchNormalization(**BN, name="Conv_1_bn")(x)
+    x = keras.layers.ReLU(6.0, name="out_relu")(x)
+    if name is None:
+        prefix = "" if attention is None else f"{attention if isinstance(attention, str) else 'attention'}_"
+        name = f"{prefix.lower()}mobilenetv2_{alpha:0.2f}_{rows}"
+    model = common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation,
+                          name, None)
+    size = rows if rows == cols and rows in IMAGENET_SIZES else 224
+    file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}"
+                 f"{'' if include_top else '_no_top'}.h5")
+    transfer.load_weights(
+        model, weights, "MobileNetV2", file_name, attention_names, alpha=alpha, include_top=include_top,
+        input_shape=tuple(model.inputs[0].shape[1:]), pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation,
+    )
+    return model
+
+
+# Variants are rows: the arguments each named constructor passes to ``MobileNetV2``.
+VARIANTS = {
+    "SCAMobileNetV2": dict(attention="sca"),
+}
+
+
+def _constructor(variant):
+    row = VARIANTS[variant]
+
+    def constructor(alpha=1.0, include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                    classes=1000, classifier_activation="softmax", name=None, **options):
+        return MobileNetV2(**{**row, **options}, alpha=alpha, include_top=include_top, weights=weights,
+                           input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                           classifier_activation=classifier_activation, name=name)
+
+    constructor.__name__ = constructor.__qualname__ = variant
+    constructor.__doc__ = (
+        f"Instantiate {variant}: MobileNetV2 with {row}.\n\n"
+        "Signature as keras.applications.MobileNetV2 (alpha first); extra keyword options (attention,\n"
+        "attention_kwargs, identity_start) override the row; attention=None gives the plain MobileNetV2.\n"
+        "Attention only in the blocks with a skip add (a reconstruction, see the module docstring)."
+    )
+    return constructor
+
+
+SCAMobileNetV2 = _constructor("SCAMobileNetV2")

@@ -1,0 +1,175 @@
+"""ResNet v1 with attention in every residual block (SCA-ResNet by default).
+
+The bottleneck models copy keras.applications' ResNet v1 (``keras/src/applications/resnet.py``): same layers,
+same names (conv1_pad ... conv5_block3_out, avg_pool, predictions), same parameter count with
+``attention=None`` (ResNet50: 25,636,712), so keras.applications' ImageNet weights transfer by name.
+ResNet18/34 use the basic block in the same naming style; keras.applications has no weights for them.
+
+Attention placement (RECONSTRUCTION, as ECA / Triplet Attention place their modules; the SCA paper does not
+say): bottleneck block after ``{block}_3_bn``, basic block after ``{block}_2_bn``, always before the residual
+add. Attention layers are named ``{block}_attention``, so every backbone layer keeps its keras.applications
+name.
+"""
+
+import keras
+
+from keras_scse import layers as attention_layers
+from keras_scse.applications import common, transfer
+
+BN_EPSILON = 1.001e-5
+STAGE_FILTERS = (64, 128, 256, 512)
+BLOCKS = ("basic", "bottleneck")
+SCA_KERNEL_SIZE = 7  # Triplet Attention's evidence on ResNet-50
+
+
+def _attend(x, attention, attention_kwargs, name):
+    layer = attention_layers.make(attention, f"{name}_attention", attention_kwargs)
+    return x if layer is None else layer(x)
+
+
+def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, name):
+    """keras.applications' ``residual_block_v1`` (stride on the first 1x1), attention after ``_3_bn``."""
+    if conv_shortcut:
+        shortcut = keras.layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
+        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+    else:
+        shortcut = x
+    x = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_2_relu")(x)
+    x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = _attend(x, attention, attention_kwargs, name)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, name):
+    """Two 3x3 convs (stride on the first) in keras.applications' naming, attention after ``_2_bn``."""
+    if conv_shortcut:
+        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_0_conv")(x)
+        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+    else:
+        shortcut = x
+    x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_1_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = _attend(x, attention, attention_kwargs, name)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def ResNet(
+    blocks,
+    block="bottleneck",
+    attention=None,
+    attention_kwargs=None,
+    identity_start=None,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="resnet",
+    keras_name=None,
+):
+    """Generic ResNet v1 builder; the named variants in ``VARIANTS`` are rows of arguments to this.
+
+    Args:
+        blocks: residual blocks per stage, 4 ints (stages conv2..conv5, 64/128/256/512 filters).
+        block: "bottleneck" (keras.applications' ResNet v1 block, 4x expansion) or "basic" (two 3x3 convs).
+        attention: None (plain ResNet), a name from ``keras_scse.layers.names()``, or a callable returning a
+            layer; placed in every block before the residual add (reconstruction, see the module docstring).
+        attention_kwargs: keyword arguments for the attention layer (SCA defaults to kernel_size=7).
+        identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
+            plain ResNet's exact function; None means True when weights are loaded from keras.applications
+            (ResNet50/101/152 with ``weights`` set), False otherwise (ResNet18/34 load only their own checkpoints).
+        keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
+            keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
+        The rest: as keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count
+        without ImageNet weights).
+    """
+    if len(blocks) != len(STAGE_FILTERS) or any(int(b) != b or b < 1 for b in blocks):
+        raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
+    if block not in BLOCKS:
+        raise ValueError(f"`block` must be one of {list(BLOCKS)}. Received: block={block!r}")
+    transfer.check_weights(name, weights, keras_name, include_top, classes)
+    pretrained = weights is not None and keras_name is not None  # weights come from a plain keras model
+    attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
+                                                  pretrained, SCA_KERNEL_SIZE)
+    common.validate_arguments(name, None, include_top, classes, pooling, input_shape)
+    input_shape = common.obtain_input_shape(input_shape, 224, 32, None)
+    img_input = common.make_input(input_tensor, input_shape)
+
+    x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
+    x = keras.layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    block_fn = bottleneck_block if block == "bottleneck" else basic_block
+    attention_names = []
+    for stage, (units, filters) in enumerate(zip(blocks, STAGE_FILTERS), start=2):
+        for unit in range(1, units + 1):
+            stride = 2 if unit == 1 and stage > 2 else 1
+            # keras.applications: a projection shortcut on every stage's first bottleneck block; basic
+            # blocks need one only where the shape changes.
+            project = unit == 1 and (block == "bottleneck" or stage > 2)
+            block_name = f"conv{stage}_block{unit}"
+            x = block_fn(x, filters, stride, project, attention, attention_kwargs, block_name)
+            attention_names.append(f"{block_name}_attention")
+    model = common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation,
+                          name, None)
+    if keras_name is not None:
+        file_name = f"{keras_name.lower()}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    else:
+        file_name = None
+    transfer.load_weights(
+        model, weights, keras_name, file_name, attention_names, include_top=include_top,
+        input_shape=tuple(model.inputs[0].shape[1:]), pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation,
+    )
+    return model
+
+
+# Variants are rows: the arguments each named constructor passes to ``ResNet``.
+VARIANTS = {
+    "SCAResNet18": dict(blocks=(2, 2, 2, 2), block="basic", attention="sca"),
+    "SCAResNet34": dict(blocks=(3, 4, 6, 3), block="basic", attention="sca"),
+    "SCAResNet50": dict(blocks=(3, 4, 6, 3), attention="sca", keras_name="ResNet50"),
+    "SCAResNet101": dict(blocks=(3, 4, 23, 3), attention="sca", keras_name="ResNet101"),
+    "SCAResNet152": dict(blocks=(3, 8, 36, 3), attention="sca", keras_name="ResNet152"),
+}
+
+
+def _constructor(variant):
+    row = VARIANTS[variant]
+
+    def constructor(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                    classes=1000, classifier_activation="softmax", name=None, **options):
+        return ResNet(**{**row, **options}, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                      input_shape=input_shape, pooling=pooling, classes=classes,
+                      classifier_activation=classifier_activation, name=name or variant.lower())
+
+    constructor.__name__ = constructor.__qualname__ = variant
+    constructor.__doc__ = (
+        f"Instantiate {variant}: ResNet with {row}.\n\n"
+        "Signature as keras.applications; extra keyword options (attention, attention_kwargs, identity_start,\n"
+        "blocks, block) override the variant's row; attention=None gives the plain ResNet. Attention placement\n"
+        "is a reconstruction (see the module docstring). See ``ResNet``."
+    )
+    return constructor
+
+
+SCAResNet18 = _constructor("SCAResNet18")
+SCAResNet34 = _constructor("SCAResNet34")
+SCAResNet50 = _constructor("SCAResNet50")
+SCAResNet101 = _constructor("SCAResNet101")
+SCAResNet152 = _constructor("SCAResNet152")

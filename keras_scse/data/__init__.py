@@ -1,0 +1,273 @@
+"""tf.data pipelines: local Fashion-MNIST, TFDS by name, image folders, in-memory arrays.
+
+Every source ends in the same pipeline: images become float32 in [0, 1] (the one place normalisation
+happens; the models expect [0, 1] inputs), are resized / channel-adapted to what the model wants,
+cached, shuffled and augmented in tf.data (not Keras preprocessing layers, which block XLA), batched and
+prefetched.
+
+Splits: "train", "validation", "test". A source without a validation (or test) split gets one carved from
+its training data by ``val_fraction`` (``test_fraction``) with a fixed ``seed``, so the three never overlap.
+"""
+
+import dataclasses
+import gzip
+import os
+
+import numpy as np
+import tensorflow as tf
+
+SPLITS = ("train", "validation", "test")
+FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
+FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+                         "bag", "ankle boot")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclasses.dataclass
+class DataInfo:
+    """What a pipeline yields: (images (B, H, W, C) float32 in [0, 1], labels (B,) int32)."""
+
+    name: str
+    split: str
+    num_examples: int
+    num_classes: int
+    class_names: tuple
+    image_shape: tuple
+
+
+# ---------------------------------------------------------------- sources -> (images uint8 NHWC, labels)
+
+def fashion_mnist_dir():
+    """The folder with Fashion-MNIST's idx files, or FileNotFoundError saying how to get them."""
+    candidates = [os.environ["KERAS_SCSE_FASHION_MNIST"]] if os.environ.get("KERAS_SCSE_FASHION_MNIST") else []
+    for folder in candidates + list(FASHION_MNIST_DIRS):
+        if os.path.exists(os.path.join(folder, "train-images-idx3-ubyte.gz")):
+            return folder
+    raise FileNotFoundError(
+        f"Fashion-MNIST files not found in {candidates + list(FASHION_MNIST_DIRS)}. Install Debian's package "
+        "(as root: apt-get install dataset-fashion-mnist), or point KERAS_SCSE_FASHION_MNIST to a folder "
+        "holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+        "t10k-labels-idx1-ubyte.gz."
+    )
+
+
+def read_idx(path):
+    """An idx file (gzip or plain) as a numpy array; the format is MNIST's: magic, dims, big-endian sizes."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated or corrupt: header says {shape}, found {array.size} values.")
+    return array.reshape(shape)
+
+
+def fashion_mnist_arrays(split):
+    """Fashion-MNIST 'train' (60,000) or 'test' (10,000) as (N, 28, 28, 1) uint8 images and int labels."""
+    prefix = "train" if split == "train" else "t10k"
+    folder = fashion_mnist_dir()
+    images = read_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"))[..., None]
+    labels = read_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz")).astype(np.int32)
+    return images, labels
+
+
+LOCAL_SOURCES = {"fashion_mnist": (fashion_mnist_arrays, FASHION_MNIST_CLASSES)}
+
+
+def carve(n, split, val_fraction, test_fraction, seed, has_test):
+    """Indices of ``split`` in a seeded permutation of n examples: [train | validation | test]."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = 0 if has_test else int(round(n * test_fraction))
+    n_val = int(round(n * val_fraction))
+    bounds = {"train": (0, n - n_val - n_test), "validation": (n - n_val - n_test, n - n_test),
+              "test": (n - n_test, n)}
+    lo, hi = bounds[split]
+    if hi <= lo:
+        raise ValueError(f"Split {split!r} is empty: {n} examples with val_fraction={val_fraction}, "
+                         f"test_fraction={test_fraction}. Raise the fraction or add data.")
+    return np.sort(order[lo:hi])
+
+
+def check_labels(labels, num_classes, source):
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise ValueError(f"{source} has {len(present)} class(es) ({present.tolist()}); classification needs >= 2.")
+    if present.min() < 0 or present.max() >= num_classes:
+        raise ValueError(f"{source} has labels {present.min()}..{present.max()} but {num_classes} classes.")
+
+
+def array_source(x, y, split, val_fraction, test_fraction, seed, has_test=False):
+    """Select ``split`` of in-memory arrays; x: (N, H, W[, C]) uint8 or float in [0, 1]."""
+    x, y = np.asarray(x), np.asarray(y).astype(np.int32).reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"Got {len(x)} images but {len(y)} labels; they must match.")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"Images must be (N, H, W) or (N, H, W, C); got shape {x.shape}.")
+    if split != "test" or not has_test:
+        idx = carve(len(x), split, val_fraction, test_fraction, seed, has_test)
+        x, y = x[idx], y[idx]
+    return x, y
+
+
+def folder_files(path):
+    """(file paths, labels, class names) of an image folder with one sub-folder per class."""
+    classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
+    files, labels = [], []
+    for label, cls in enumerate(classes):
+        for root, _, names in sorted(os.walk(os.path.join(path, cls))):
+            for fname in sorted(names):
+                if fname.lower().endswith(IMAGE_EXTENSIONS):
+                    files.append(os.path.join(root, fname))
+                    labels.append(label)
+    if not files:
+        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in class sub-folders of {path!r}. "
+                         "Expected <folder>/<class name>/<image files>.")
+    if len(classes) < 2:
+        raise ValueError(f"{path!r} has {len(classes)} class folder(s) {classes}; classification needs >= 2.")
+    return np.array(files), np.array(labels, np.int32), tuple(classes)
+
+
+def decode_checked(path):
+    """Decode one image file, or ValueError naming it."""
+    try:
+        return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+        raise ValueError(f"Cannot read image {path!r}: {e.message.splitlines()[0]}. Remove or replace it.") from None
+
+
+# ---------------------------------------------------------------- the common pipeline
+
+def preprocess(image, image_size, channels):
+    image = tf.image.convert_image_dtype(image, tf.float32)  # uint8 -> [0, 1]; floats pass through
+    if channels is not None and image.shape[-1] != channels:
+        image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.tile(image, [1, 1, channels])
+    if image_size is not None:
+        image = tf.image.resize(image, image_size)
+    return image
+
+
+def augment_fn(image, label):
+    """Flip left-right and a random crop after zero-padding by 1/8 of the size."""
+    size = tf.shape(image)[:2]
+    pad = image.shape[0] // 8 if image.shape[0] else 4
+    image = tf.image.random_flip_left_right(image)
+    image = tf.image.pad_to_bounding_box(image, pad, pad, size[0] + 2 * pad, size[1] + 2 * pad)
+    image = tf.image.random_crop(image, tf.concat([size, tf.shape(image)[2:]], 0))
+    return image, label
+
+
+def finish(ds, info, batch_size, shuffle, augment, seed, cache):
+    options = tf.data.Options()
+    # Shard by element across workers: works for every source (files or in-memory) under MultiWorker.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    ds = ds.with_options(options)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(info.num_examples, 20_000), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def load(source, split="train", image_size=None, channels=None, batch_size=128, shuffle=None, augment=False,
+         val_fraction=0.1, test_fraction=0.1, seed=0, data_dir=None, cache=True, limit=None):
+    """One split of a dataset as a batched tf.data pipeline, and its DataInfo.
+
+    Args:
+        source: "fashion_mnist" (local Debian files), a TFDS name ("malaria", "cifar10", ...), a folder of
+            class sub-folders, or an (images, labels) pair of arrays.
+        split: "train", "validation" or "test".
+        image_size: (H, W) to resize to, or None to keep the source's size.
+        channels: 1 or 3 to convert to (grayscale <-> RGB), or None to keep the source's.
+        shuffle: default True for "train". augment: flip + padded random crop (train only, by default off).
+        val_fraction, test_fraction, seed: how missing validation/test splits are carved from train.
+        data_dir: TFDS data folder. limit: keep the first N examples of the split (quick runs).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {list(SPLITS)}; received {split!r}.")
+    if image_size is not None:
+        image_size = (int(image_size), int(image_size)) if np.isscalar(image_size) else tuple(image_size)
+    shuffle = split == "train" if shuffle is None else shuffle
+    carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        x, y = array_source(*source, split, **carve_args)
+        name, class_names = "arrays", tuple(str(i) for i in range(int(np.max(source[1])) + 1))
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+    elif isinstance(source, str) and source in LOCAL_SOURCES:
+        reader, class_names = LOCAL_SOURCES[source]
+        has_test = True
+        x, y = reader("test" if split == "test" else "train")
+        x, y = array_source(x, y, split, **carve_args, has_test=has_test)
+        name = source
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+    elif isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
+        files, labels, class_names = folder_files(os.fspath(source))
+        idx = carve(len(files), split, val_fraction, test_fraction, seed, has_test=False)
+        files, y = files[idx], labels[idx]
+        for path in files:  # fail before training, naming the file, not mid-epoch
+            decode_checked(path)
+        name = os.path.basename(os.path.normpath(source))
+        ds = tf.data.Dataset.from_tensor_slices((files, y)).map(
+            lambda p, label: (tf.io.decode_image(tf.io.read_file(p), channels=0, expand_animations=False), label),
+            num_parallel_calls=AUTOTUNE)
+    elif isinstance(source, str):
+        ds, y, class_names = tfds_source(source, split, data_dir, **carve_args)
+        name = source
+    else:
+        raise ValueError(f"Unknown data source {source!r}: give a dataset name, a folder or (images, labels).")
+
+    if limit:
+        y = y[:limit]
+        ds = ds.take(limit)
+    check_labels(y, len(class_names), f"{name} [{split}]")
+    ds = ds.map(lambda img, label: (preprocess(img, image_size, channels), tf.cast(label, tf.int32)),
+                num_parallel_calls=AUTOTUNE)
+    shape = tuple(ds.element_spec[0].shape)
+    info = DataInfo(name=name, split=split, num_examples=len(y), num_classes=len(class_names),
+                    class_names=tuple(class_names), image_shape=shape)
+    return finish(ds, info, batch_size, shuffle, augment and split == "train", seed, cache), info
+
+
+def tfds_source(name, split, data_dir, val_fraction, test_fraction, seed):
+    """A TFDS dataset split (carving validation/test by percent slices when absent); labels read once."""
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # tfds raises DatasetNotFoundError with its own list
+        raise ValueError(
+            f"Unknown dataset {name!r}. Local datasets: {sorted(LOCAL_SOURCES)}; or any TFDS name "
+            f"(tfds.list_builders()), an image folder path, or (images, labels) arrays. TFDS said: {e}"
+        ) from None
+    splits = builder.info.splits
+    train_pct = 100 - round(100 * val_fraction) - (0 if "test" in splits else round(100 * test_fraction))
+    if split in splits:
+        tfds_split = split
+    elif split == "validation":
+        tfds_split = f"train[{train_pct}%:{train_pct + round(100 * val_fraction)}%]"
+    elif split == "test":
+        tfds_split = f"train[{100 - round(100 * test_fraction)}%:]"
+    else:
+        tfds_split = split
+    if split == "train" and "validation" not in splits:
+        tfds_split = f"train[:{train_pct}%]"
+    try:
+        builder.download_and_prepare()
+    except Exception as e:
+        raise FileNotFoundError(
+            f"TFDS could not prepare {name!r} in {builder.data_dir!r} ({type(e).__name__}: {e}). Without network, "
+            "prepare it elsewhere and copy the folder into --data-dir, or use an image folder."
+        ) from None
+    ds = builder.as_dataset(split=tfds_split, as_supervised=True, shuffle_files=False)
+    image_key, label_key = builder.info.supervised_keys
+    undecoded = builder.as_dataset(split=tfds_split, shuffle_files=False,
+                                   decoders={image_key: tfds.decode.SkipDecoding()})
+    labels = np.fromiter((int(example[label_key]) for example in undecoded.as_numpy_iterator()), np.int32)
+    return ds, labels, tuple(builder.info.features[label_key].names)

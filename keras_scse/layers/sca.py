@@ -1,0 +1,104 @@
+"""SCA: spatial channel attention with cross-dimensional interaction (Liu et al., Mathematics 2022).
+
+RECONSTRUCTION. The paper's abstract states: no 2D global pooling, no channel reduction, cross-dimensional
+interaction, negligible overhead. The layer below ("directional pool + cross-dimension conv", the Triplet
+Attention family) is our reading of that; see README "Fidelity to the papers".
+"""
+
+import keras
+from keras import ops
+
+from keras_scse.layers.base import AttentionLayer
+from keras_scse.layers.scse import _check_choice
+
+POOLS = ("avgmax", "avg")
+FUSIONS = ("mul", "mean")
+
+
+@keras.saving.register_keras_serializable(package="keras_scse")
+class SpatialChannelAttention(AttentionLayer):
+    """Spatial channel attention (SCA) on a (B, H, W, C) map. Reconstruction, see module docstring.
+
+    Each branch pools one spatial axis away and treats the remaining (spatial, channel) plane as an image,
+    so a k x k conv mixes space and channels without any reduction::
+
+        H-branch: z_h = [mean_W x, max_W x]  (B, H, C, 2) -> conv_kxk -> (BN) -> sigmoid -> g_h (B, H, 1, C)
+        W-branch: z_w = [mean_H x, max_H x]  (B, W, C, 2) -> conv_kxk -> (BN) -> sigmoid -> g_w (B, 1, W, C)
+        optional spatial branch: [mean_C x, max_C x] (B, H, W, 2) -> conv_kxk -> sigmoid -> g_s (B, H, W, 1)
+
+    Fusion ``mul`` (default): y = x * g_h * g_w (* g_s); ``mean``: y = mean of x*g over the branches
+    (with the spatial branch this is Triplet Attention). ``pool="avg"`` uses the mean only.
+    Cost: branches * pooled_maps * k * k weights (36 at k=3, 196 at k=7 for two avgmax branches), + BN.
+
+    Args:
+        kernel_size: odd int, default 7 (Triplet Attention's evidence: 7 on ResNet-50, 3 on MobileNetV2).
+        pool: "avgmax" (default) or "avg".
+        fusion: "mul" (default) or "mean".
+        spatial_branch: add the plain H-W branch (default False).
+        use_bn: BatchNorm on each branch's conv output before the sigmoid (default False).
+        residual_gate: start as an exact identity (see ``AttentionLayer``).
+    """
+
+    def __init__(self, kernel_size=7, pool="avgmax", fusion="mul", spatial_branch=False, use_bn=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        _check_choice("pool", pool, POOLS)
+        _check_choice("fusion", fusion, FUSIONS)
+        if int(kernel_size) != kernel_size or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"`kernel_size` must be a positive odd integer; received kernel_size={kernel_size!r}.")
+        self.kernel_size = int(kernel_size)
+        self.pool = pool
+        self.fusion = fusion
+        self.spatial_branch = bool(spatial_branch)
+        self.use_bn = bool(use_bn)
+
+    def build_branches(self, channels, input_shape):
+        pooled = 2 if self.pool == "avgmax" else 1
+        names = ["h", "w"] + (["s"] if self.spatial_branch else [])
+        self.branches = []
+        for name in names:
+            conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", use_bias=not self.use_bn,
+                                       name=f"conv_{name}")
+            conv.build((None, None, None, pooled))
+            bn = None
+            if self.use_bn:
+                bn = keras.layers.BatchNormalization(name=f"bn_{name}")
+                bn.build((None, None, None, 1))
+            self.branches.append((conv, bn))
+
+    def _pool(self, x, axis):
+        """Pool ``axis`` away and stack the pooled maps on a new last axis."""
+        maps = [ops.mean(x, axis=axis)]
+        if self.pool == "avgmax":
+            maps.append(ops.max(x, axis=axis))
+        return ops.stack(maps, axis=-1)
+
+    def _gate(self, branch, z, training):
+        conv, bn = branch
+        g = conv(z)
+        if bn is not None:
+            g = bn(g, training=training)
+        return ops.sigmoid(g)
+
+    def attend(self, x, training=None):
+        g_h = ops.transpose(self._gate(self.branches[0], self._pool(x, 2), training), (0, 1, 3, 2))  # (B,H,1,C)
+        g_w = ops.transpose(self._gate(self.branches[1], self._pool(x, 1), training), (0, 3, 1, 2))  # (B,1,W,C)
+        gates = [g_h, g_w]
+        if self.spatial_branch:
+            gates.append(self._gate(self.branches[2], self._pool(x, 3), training))  # (B,H,W,1)
+        if self.fusion == "mul":
+            y = x
+            for g in gates:
+                y = y * g
+            return y
+        return sum(x * g for g in gates) / len(gates)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_size": self.kernel_size,
+            "pool": self.pool,
+            "fusion": self.fusion,
+            "spatial_branch": self.spatial_branch,
+            "use_bn": self.use_bn,
+        }

@@ -1,0 +1,111 @@
+"""SC-SE: separable squeeze-and-excitation (Shahadat et al., FLAIRS 2025).
+
+RECONSTRUCTION. The paper's full text is not available. What it states: an SC-SE layer, a separable SE with
+a 1D-CNN block, decouples spatial and channel attention and recalibrates features across space at low cost.
+In the first author's earlier papers "separable" means a 2D operation replaced by two consecutive 1D ones
+(along H, then W). Everything below beyond that is our reading (see README "Fidelity to the papers"); each
+choice is an option so that it can be measured.
+"""
+
+import keras
+from keras import ops
+
+from keras_scse.layers.base import AttentionLayer, apply_channel_conv1d, channel_gate_conv1d, eca_kernel_size, mean_max
+
+SPATIAL_VARIANTS = ("conv", "axial")
+FUSIONS = ("add", "max", "mul")
+SQUEEZES = ("conv", "avgmax")
+
+
+def _check_choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {list(allowed)}; received {name}={value!r}.")
+
+
+@keras.saving.register_keras_serializable(package="keras_scse")
+class SeparableSqueezeExcite(AttentionLayer):
+    """Separable squeeze-and-excitation (SC-SE) on a (B, H, W, C) map. Reconstruction, see module docstring.
+
+    Channel branch (no reduction, ECA style)::
+
+        g_c = sigmoid(conv1d_k_c(GAP(x)))                     # (B, 1, 1, C); conv1d slides across channels
+
+    Spatial branch, decoupled from the channel branch, on a squeezed map s::
+
+        s = conv1x1_{C->1}(x)             if squeeze == "conv"      # (B, H, W, 1)
+        s = [mean_c(x), max_c(x)]         if squeeze == "avgmax"    # (B, H, W, 2)
+        "conv":  g_s = sigmoid(conv_{1 x k_s}(conv_{k_s x 1}(s)))   # separable k_s x k_s kernel, (B, H, W, 1)
+        "axial": g_s = sigmoid(conv_{k_s}(mean_W s)) * sigmoid(conv_{k_s}(mean_H s))   # outer product H x W
+
+    Fusion: ``add``: y = x*g_c + x*g_s (as scSE); ``max``: y = x*max(g_c, g_s); ``mul``: y = x*g_c*g_s.
+
+    Args:
+        spatial: "conv" (default) or "axial".
+        fusion: "add" (default), "max" or "mul".
+        channel_kernel: odd int, or None for ECA's adaptive rule (3 at C=64, 5 at C=128..1024).
+        spatial_kernel: odd int, or None for 7 (3 when the map is known to be <= 8 px on its shorter side).
+        squeeze: "conv" (default) or "avgmax".
+        residual_gate: start as an exact identity (see ``AttentionLayer``).
+    """
+
+    def __init__(self, spatial="conv", fusion="add", channel_kernel=None, spatial_kernel=None,
+                 squeeze="conv", **kwargs):
+        super().__init__(**kwargs)
+        _check_choice("spatial", spatial, SPATIAL_VARIANTS)
+        _check_choice("fusion", fusion, FUSIONS)
+        _check_choice("squeeze", squeeze, SQUEEZES)
+        for arg, value in (("channel_kernel", channel_kernel), ("spatial_kernel", spatial_kernel)):
+            if value is not None and (int(value) != value or value < 1 or value % 2 == 0):
+                raise ValueError(f"`{arg}` must be a positive odd integer or None; received {arg}={value!r}.")
+        self.spatial = spatial
+        self.fusion = fusion
+        self.channel_kernel = channel_kernel
+        self.spatial_kernel = spatial_kernel
+        self.squeeze = squeeze
+
+    def build_branches(self, channels, input_shape):
+        k_c = self.channel_kernel or eca_kernel_size(channels)
+        known = [d for d in input_shape[1:3] if d is not None]
+        k_s = self.spatial_kernel or (3 if known and min(known) <= 8 else 7)
+        self.resolved_kernels = (k_c, k_s)
+        self.channel_conv = channel_gate_conv1d(k_c, "channel_conv")
+        self.channel_conv.build((None, channels, 1))
+        squeezed = 1
+        if self.squeeze == "conv":
+            self.squeeze_conv = keras.layers.Conv2D(1, 1, name="squeeze_conv")
+            self.squeeze_conv.build((None, None, None, channels))
+        else:
+            squeezed = 2
+        self.conv_h = keras.layers.Conv2D(1, (k_s, 1), padding="same", name="conv_h")
+        self.conv_w = keras.layers.Conv2D(1, (1, k_s), padding="same", name="conv_w")
+        self.conv_h.build((None, None, None, squeezed))
+        # "conv": conv_w follows conv_h (one map); "axial": each sees the squeezed strip profile.
+        self.conv_w.build((None, None, None, 1 if self.spatial == "conv" else squeezed))
+
+    def _squeezed(self, x):
+        return self.squeeze_conv(x) if self.squeeze == "conv" else mean_max(x, axis=-1)
+
+    def attend(self, x, training=None):
+        g_c = apply_channel_conv1d(self.channel_conv, ops.mean(x, axis=(1, 2)))
+        s = self._squeezed(x)
+        if self.spatial == "conv":
+            g_s = ops.sigmoid(self.conv_w(self.conv_h(s)))
+        else:
+            g_h = ops.sigmoid(self.conv_h(ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
+            g_w = ops.sigmoid(self.conv_w(ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
+            g_s = g_h * g_w
+        if self.fusion == "add":
+            return x * g_c + x * g_s
+        if self.fusion == "max":
+            return x * ops.maximum(g_c, g_s)
+        return x * g_c * g_s
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "spatial": self.spatial,
+            "fusion": self.fusion,
+            "channel_kernel": self.channel_kernel,
+            "spatial_kernel": self.spatial_kernel,
+            "squeeze": self.squeeze,
+        }

@@ -53,6 +53,13 @@ def cmd_train(args):
     return 0
 
 
+def cmd_demo(args):
+    from keras_scse import demo
+
+    demo.run(epochs=args.epochs, limit=args.limit, run_dir=args.run_dir)
+    return 0
+
+
 def jit_value(text):
     return {"auto": "auto", "true": True, "on": True, "false": False, "off": False}[text.lower()]
 
@@ -69,6 +76,12 @@ def build_parser():
     models.add_argument("--classes", type=int, default=1000)
     models.add_argument("--input-size", type=int, default=None, help="default: each model's default size")
     models.set_defaults(func=cmd_models)
+
+    demo = sub.add_parser("demo", help="build SCSENet44, print its costs, train briefly on real Fashion-MNIST")
+    demo.add_argument("--epochs", type=int, default=3)
+    demo.add_argument("--limit", type=int, default=6000, help="training images to use")
+    demo.add_argument("--run-dir", default="runs/demo")
+    demo.set_defaults(func=cmd_demo)
 
     tr = sub.add_parser(
         "train", help="train a registered model; re-running the same command resumes",

@@ -38,11 +38,12 @@ def validate_arguments(model_name, weights, include_top, classes, pooling, input
 def obtain_input_shape(input_shape, default_size, min_size, entry):
     """Fill in the default shape and check the minimum size (keras.applications' rules, channels_last).
 
-    A pretrained entry fixes the default channel count; any channel count is accepted otherwise.
+    A registered checkpoint's input shape is the default; any channel count is accepted otherwise.
     """
-    channels = entry.input_shape[-1] if entry is not None else 3
     if input_shape is None:
-        return (default_size, default_size, channels)
+        if entry is not None and entry.classes is not None:
+            return tuple(entry.input_shape)
+        return (default_size, default_size, 3)
     for dim in input_shape[:2]:
         if dim is not None and dim < min_size:
             raise ValueError(
@@ -61,8 +62,12 @@ def make_input(input_tensor, input_shape):
     return input_tensor
 
 
-def finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name, entry):
-    """Head (or pooling), model, pretrained weights: the tail of every constructor."""
+def finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name, entry,
+           twin=None):
+    """Head (or pooling), model, pretrained weights: the tail of every constructor.
+
+    ``twin(include_top, classes, input_shape)`` rebuilds the same architecture for a registered checkpoint.
+    """
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
@@ -73,5 +78,22 @@ def finish(img_input, input_tensor, x, include_top, pooling, classes, classifier
     inputs = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else img_input
     model = keras.Model(inputs, x, name=name)
     if entry is not None:
-        weights_lib.load_into(model, entry, include_top=include_top)
+        weights_lib.load_into(model, entry, twin)
     return model
+
+
+def variant_constructor(builder, registry_name, row, doc, **fixed):
+    """A keras.applications-signature constructor for one variant row of ``builder``.
+
+    Keyword options override the row; ``fixed`` is passed as is (e.g. the registry name).
+    """
+
+    def constructor(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                    classes=1000, classifier_activation="softmax", name=None, **options):
+        return builder(**{**row, **options}, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                       input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name or registry_name.lower(), **fixed)
+
+    constructor.__name__ = constructor.__qualname__ = registry_name
+    constructor.__doc__ = f"Instantiate {registry_name}: {builder.__name__} with {row}.\n\n{doc}"
+    return constructor

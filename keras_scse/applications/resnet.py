@@ -150,22 +150,10 @@ VARIANTS = {
 
 
 def _constructor(variant):
-    row = VARIANTS[variant]
-
-    def constructor(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                    classes=1000, classifier_activation="softmax", name=None, **options):
-        return ResNet(**{**row, **options}, include_top=include_top, weights=weights, input_tensor=input_tensor,
-                      input_shape=input_shape, pooling=pooling, classes=classes,
-                      classifier_activation=classifier_activation, name=name or variant.lower())
-
-    constructor.__name__ = constructor.__qualname__ = variant
-    constructor.__doc__ = (
-        f"Instantiate {variant}: ResNet with {row}.\n\n"
-        "Signature as keras.applications; extra keyword options (attention, attention_kwargs, identity_start,\n"
-        "blocks, block) override the variant's row; attention=None gives the plain ResNet. Attention placement\n"
-        "is a reconstruction (see the module docstring). See ``ResNet``."
-    )
-    return constructor
+    doc = ("Signature as keras.applications; extra keyword options (attention, attention_kwargs, identity_start,\n"
+           "blocks, block) override the variant's row; attention=None gives the plain ResNet. Attention placement\n"
+           "is a reconstruction (see the module docstring). See ``ResNet``.")
+    return common.variant_constructor(ResNet, variant, VARIANTS[variant], doc)
 
 
 SCAResNet18 = _constructor("SCAResNet18")

@@ -4,6 +4,8 @@ Block and layout follow the official Caffe definitions as ported by osmr/imgclsm
 before BN there, and so here, so that parameter counts match: 1.0-SqNxt-23 = 724,056 trainable).
 """
 
+import functools
+
 import keras
 
 from keras_scse import layers as attention_layers
@@ -100,7 +102,10 @@ def SqueezeNext(
             x = squeezenext_unit(x, int(channels * width), strides, attention, attention_kwargs,
                                  f"stage{stage}_unit{unit}")
     x = conv_bn_relu(x, int(FINAL_CHANNELS * width), 1, 1, "final")
-    return common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name, entry)
+    twin = functools.partial(SqueezeNext, blocks, width, stem, attention, attention_kwargs, weights=None,
+                             classifier_activation=classifier_activation, default_size=default_size)
+    return common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name,
+                         entry, twin)
 
 
 def depth(blocks):
@@ -124,22 +129,9 @@ VARIANTS = {
 
 
 def _constructor(variant):
-    row = VARIANTS[variant]
-
-    def constructor(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                    classes=1000, classifier_activation="softmax", name=None, **options):
-        return SqueezeNext(**{**row, **options}, include_top=include_top, weights=weights,
-                           input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                           classifier_activation=classifier_activation, name=name or variant.lower(),
-                           variant=variant)
-
-    constructor.__name__ = constructor.__qualname__ = variant
-    constructor.__doc__ = (
-        f"Instantiate {variant}: SqueezeNext with {row}.\n\n"
-        "Signature as keras.applications; extra keyword options (blocks, width, stem, attention,\n"
-        "attention_kwargs, default_size) override the variant's row. See ``SqueezeNext``."
-    )
-    return constructor
+    doc = ("Signature as keras.applications; extra keyword options (blocks, width, stem, attention,\n"
+           "attention_kwargs, default_size) override the variant's row. See ``SqueezeNext``.")
+    return common.variant_constructor(SqueezeNext, variant, VARIANTS[variant], doc, variant=variant)
 
 
 SqueezeNext23 = _constructor("SqueezeNext23")

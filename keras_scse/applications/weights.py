@@ -1,23 +1,45 @@
-"""Pretrained-weight resolution.
+"""Pretrained weights: a registry in the style of keras.applications' hash tables / timm's pretrained_cfg.
 
-``weights`` may be None (random init), a path to a ``.weights.h5`` file, or a registered name from
-``PRETRAINED`` (filled as checkpoints are published).
+``weights`` may be None (random init), a registered name (``PRETRAINED``, e.g. "fashion_mnist"), or the
+path to a ``.weights.h5`` file saved from the same architecture.
+
+A registered file is looked for in this order: packaged with keras_scse (``keras_scse/weights_data``), the
+Keras cache (``$KERAS_HOME/models``), then downloaded by ``keras.utils.get_file`` from its URL. Its sha256
+is checked before loading, so a truncated or altered file is refused with the file name and both hashes.
 """
 
 import dataclasses
+import hashlib
 import os
+
+import numpy as np
+
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights_data")
 
 
 @dataclasses.dataclass(frozen=True)
 class WeightsEntry:
     model: str
-    path: str
-    classes: int
-    input_shape: tuple
-    name: str = "local"
+    name: str
+    file_name: str
+    sha256: object  # None for a user's local file
+    classes: object  # None for a user's local file (its head must fit the model being built)
+    input_shape: tuple  # the checkpoint's (H, W, C); C decides channel adaptation
+    dataset: str = ""
+    accuracy: object = None  # test accuracy, measured by the training command in benchmarks/
+    license: str = ""
+    url: object = None
+    path: object = None  # set for a user's local file
 
 
-PRETRAINED = {}  # (model name, weights name) -> WeightsEntry
+PRETRAINED = {
+    # Filled from benchmarks/results/ (the training run that produced the file); see README "Use a pretrained model".
+}
+
+
+def available(model_name=None):
+    """Registered pretrained weights, as {(model, name): entry}, optionally for one model."""
+    return {k: v for k, v in PRETRAINED.items() if model_name is None or k[0] == model_name}
 
 
 def resolve(model_name, weights):
@@ -26,16 +48,105 @@ def resolve(model_name, weights):
         return None
     if isinstance(weights, str) and (model_name, weights) in PRETRAINED:
         return PRETRAINED[(model_name, weights)]
-    if isinstance(weights, (str, os.PathLike)) and os.path.exists(weights):
-        return WeightsEntry(model=model_name, path=os.fspath(weights), classes=None, input_shape=(None, None, 3))
-    known = sorted(w for (m, w) in PRETRAINED if m == model_name)
+    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
+        return WeightsEntry(model=model_name, name="local", file_name=os.path.basename(weights), sha256=None,
+                            classes=None, input_shape=(None, None, None), path=os.fspath(weights))
+    known = sorted(name for (model, name) in PRETRAINED if model == model_name)
     raise ValueError(
         "The `weights` argument should be either `None` (random initialization), "
-        f"one of {known} (pretrained for {model_name}), or the path to an existing weights file to be loaded. "
+        f"one of {known} (pretrained {model_name}), or the path to an existing weights file to be loaded. "
         f"Received: weights={weights!r}"
     )
 
 
-def load_into(model, entry, include_top=True):
-    """Load a weights file; a local file holds the full model as the user saved it."""
-    model.load_weights(entry.path)
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path, expected):
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ValueError(
+            f"Weights file {path} is corrupt or not the published one: sha256 {actual}, expected {expected} "
+            f"({os.path.getsize(path)} bytes). Delete it and let keras_scse fetch it again, or pass a local path."
+        )
+
+
+def locate(entry):
+    """The verified local path of a registered entry: packaged, Keras cache, then download."""
+    import keras
+
+    from keras_scse.applications.transfer import keras_home
+
+    cached = os.path.join(keras_home(), "models", entry.file_name)
+    for path in (os.path.join(PACKAGE_DIR, entry.file_name), cached):
+        if os.path.exists(path):
+            verify(path, entry.sha256)
+            return path
+    if entry.url:
+        os.makedirs(os.path.dirname(cached), exist_ok=True)  # get_file falls back to /tmp when it is missing
+        try:
+            path = keras.utils.get_file(entry.file_name, entry.url, file_hash=entry.sha256, cache_subdir="models",
+                                        cache_dir=keras_home())
+        except Exception as e:
+            raise FileNotFoundError(
+                f"Could not download {entry.file_name} from {entry.url} ({e}). Put the file at {cached}, "
+                "or pass its local path as `weights=`."
+            ) from None
+        verify(path, entry.sha256)
+        return path
+    raise FileNotFoundError(
+        f"Weights {entry.model}/{entry.name} ({entry.file_name}) are neither packaged nor in {cached}. "
+        "Reinstall keras_scse, copy the file there, or pass its local path as `weights=`."
+    )
+
+
+def adapt_input_channels(kernel, shape, layer_name):
+    """Fit a pretrained conv kernel (kh, kw, C_in, C_out) to another input channel count, as timm does:
+    3 -> 1 sums the RGB filters; 1 -> C repeats the filter and scales by 1/C, so the response to a grey
+    image is unchanged. Any other shape difference is an error."""
+    shape = tuple(shape)
+    if kernel.shape == shape:
+        return kernel
+    if kernel.ndim != 4 or kernel.shape[:2] + kernel.shape[3:] != shape[:2] + shape[3:]:
+        raise ValueError(f"Pretrained weights of layer {layer_name!r} have shape {kernel.shape}, the model wants "
+                         f"{shape}: the checkpoint is for another architecture or width.")
+    src, dst = kernel.shape[2], shape[2]
+    if dst == 1:
+        return kernel.sum(axis=2, keepdims=True)
+    repeated = np.tile(kernel.sum(axis=2, keepdims=True) / src if src != 1 else kernel, (1, 1, dst, 1))
+    return repeated / dst
+
+
+def load_into(model, entry, twin):
+    """Load ``entry`` into ``model``.
+
+    A user's local file must hold this exact model's weights. A registered checkpoint is loaded into
+    ``twin(...)`` (the same architecture with the checkpoint's head and channels), then copied layer by layer,
+    adapting the first conv to the model's input channels; with include_top=False the head is left out.
+    """
+    if entry.path is not None:
+        _load_file(model, entry.path)
+        return model
+    # The checkpoint's own input shape: size-dependent defaults (SC-SE's spatial kernel) must match it.
+    source = twin(include_top=True, classes=entry.classes, input_shape=tuple(entry.input_shape))
+    _load_file(source, locate(entry))
+    for layer in model.layers:
+        if layer.weights:
+            values = source.get_layer(layer.name).get_weights()
+            layer.set_weights([adapt_input_channels(v, w.shape, layer.name) for v, w in zip(values, layer.weights)])
+    return model
+
+
+def _load_file(model, path):
+    try:
+        model.load_weights(path)
+    except (OSError, ValueError) as e:
+        raise ValueError(
+            f"Cannot load weights from {path}: {str(e).splitlines()[0]} The file may be truncated or corrupt, or "
+            "saved from another architecture/classes/input channels; re-save or re-download it."
+        ) from None

@@ -1,0 +1,104 @@
+"""Pretrained-weight registry: resolution order, hash checks, include_top/classes rules, channel adaptation."""
+
+import dataclasses
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from keras_scse.applications import SqueezeNext
+from keras_scse.applications import weights as W
+
+TINY = dict(blocks=(1, 1, 1, 1), width=0.25, attention="scse", variant="Tiny")
+
+
+@pytest.fixture
+def registered(tmp_path, monkeypatch):
+    """A tiny checkpoint (10 classes, 1 channel) registered as Tiny/unit, published at a file:// URL."""
+    source = SqueezeNext(**TINY, classes=10, input_shape=(32, 32, 1))
+    published = tmp_path / "server" / "tiny.weights.h5"
+    published.parent.mkdir()
+    source.save_weights(str(published))
+    entry = W.WeightsEntry(model="Tiny", name="unit", file_name="tiny.weights.h5", sha256=W.sha256_of(published),
+                           classes=10, input_shape=(32, 32, 1), url=published.as_uri())
+    monkeypatch.setitem(W.PRETRAINED, ("Tiny", "unit"), entry)
+    monkeypatch.setattr(W, "PACKAGE_DIR", str(tmp_path / "package"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    return source, entry, tmp_path
+
+
+def outputs(model, channels=1):
+    x = np.random.default_rng(1).random((2, 32, 32, channels), dtype=np.float32)
+    return np.asarray(model(x, training=False))
+
+
+def test_download_then_cache_then_package_order(registered):
+    source, entry, tmp = registered
+    model = SqueezeNext(**TINY, weights="unit", classes=10)  # downloads into $KERAS_HOME/models
+    np.testing.assert_array_equal(outputs(model), outputs(source))
+    cached = tmp / "keras_home" / "models" / "tiny.weights.h5"
+    assert cached.exists()
+    assert W.locate(entry) == str(cached)
+    (tmp / "package").mkdir()
+    shutil.copy(cached, tmp / "package" / "tiny.weights.h5")
+    assert W.locate(entry) == str(tmp / "package" / "tiny.weights.h5")
+
+
+def test_hash_mismatch_and_truncated_file_refused(registered):
+    _, entry, tmp = registered
+    (tmp / "package").mkdir()
+    packaged = tmp / "package" / "tiny.weights.h5"
+    data = (tmp / "server" / "tiny.weights.h5").read_bytes()
+    packaged.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=f"tiny.weights.h5 is corrupt.*expected {entry.sha256}"):
+        SqueezeNext(**TINY, weights="unit", classes=10)
+    packaged.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(ValueError, match="sha256"):
+        W.locate(entry)
+
+
+def test_no_source_says_where_to_put_the_file(registered, monkeypatch):
+    _, entry, tmp = registered
+    monkeypatch.setitem(W.PRETRAINED, ("Tiny", "unit"), dataclasses.replace(entry, url=None))
+    with pytest.raises(FileNotFoundError, match="keras_home/models/tiny.weights.h5"):
+        SqueezeNext(**TINY, weights="unit", classes=10)
+
+
+def test_include_top_and_classes_rules(registered):
+    source, _, _ = registered
+    with pytest.raises(ValueError, match="`classes` should be 10"):
+        SqueezeNext(**TINY, weights="unit", classes=3)
+    assert SqueezeNext(**TINY, weights="unit", classes=10).input_shape == (None, 32, 32, 1)  # checkpoint's input
+    backbone = SqueezeNext(**TINY, weights="unit", include_top=False, pooling="avg", classes=3)
+    features = SqueezeNext(**TINY, include_top=False, pooling="avg", input_shape=(32, 32, 1))
+    for layer in features.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    np.testing.assert_allclose(outputs(backbone), outputs(features), rtol=1e-6)
+
+
+def test_channel_adaptation_keeps_grey_response(registered):
+    source, _, _ = registered
+    rgb = SqueezeNext(**TINY, weights="unit", classes=10, input_shape=(32, 32, 3))
+    grey = np.random.default_rng(2).random((2, 32, 32, 1), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(rgb(np.repeat(grey, 3, axis=-1), training=False)),
+                               np.asarray(source(grey, training=False)), rtol=1e-4, atol=1e-6)
+    kernel = np.random.rand(3, 3, 3, 4).astype("float32")
+    np.testing.assert_allclose(W.adapt_input_channels(kernel, (3, 3, 1, 4), "c"), kernel.sum(2, keepdims=True))
+    with pytest.raises(ValueError, match="layer 'c' have shape"):
+        W.adapt_input_channels(kernel, (3, 3, 3, 8), "c")
+
+
+def test_local_files(tmp_path):
+    model = SqueezeNext(**TINY, classes=4, input_shape=(32, 32, 1))
+    path = tmp_path / "mine.weights.h5"
+    model.save_weights(str(path))
+    again = SqueezeNext(**TINY, classes=4, input_shape=(32, 32, 1), weights=str(path))
+    np.testing.assert_array_equal(outputs(again), outputs(model))
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        SqueezeNext(**TINY, classes=4, input_shape=(32, 32, 1), weights=str(path))
+    with pytest.raises(ValueError, match="one of \\[\\] \\(pretrained Tiny\\)"):
+        SqueezeNext(**TINY, weights="imagenet")
+    assert os.path.exists(path)

@@ -6,7 +6,8 @@ cached, shuffled and augmented in tf.data (not Keras preprocessing layers, which
 prefetched.
 
 Splits: "train", "validation", "test". A source without a validation (or test) split gets one carved from
-its training data by ``val_fraction`` (``test_fraction``) with a fixed ``seed``, so the three never overlap.
+its training data by ``val_fraction`` (``test_fraction``), so the three never overlap: arrays, image folders and
+local Fashion-MNIST by a permutation with a fixed ``seed``, TFDS datasets by contiguous percent slices of "train".
 """
 
 import dataclasses
@@ -55,8 +56,13 @@ def fashion_mnist_dir():
 def read_idx(path):
     """An idx file (gzip or plain) as a numpy array; the format is MNIST's: magic, dims, big-endian sizes."""
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:  # gzip stream cut short, or not gzip at all
+        raise ValueError(f"{path} is truncated or corrupt ({e}). Reinstall or re-download it.") from None
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08" or len(data) < 4 + 4 * data[3]:
+        raise ValueError(f"{path} is truncated or corrupt: it does not start with an idx header of uint8 data.")
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
@@ -91,12 +97,15 @@ def carve(n, split, val_fraction, test_fraction, seed, has_test):
     return np.sort(order[lo:hi])
 
 
-def check_labels(labels, num_classes, source):
+def check_labels(labels, num_classes, source, min_present=2):
+    """Labels must lie in [0, num_classes); at least ``min_present`` distinct ones must occur."""
     present = np.unique(labels)
-    if len(present) < 2:
-        raise ValueError(f"{source} has {len(present)} class(es) ({present.tolist()}); classification needs >= 2.")
-    if present.min() < 0 or present.max() >= num_classes:
-        raise ValueError(f"{source} has labels {present.min()}..{present.max()} but {num_classes} classes.")
+    if len(present) < min_present:
+        raise ValueError(f"{source} has {len(present)} class(es) {present.tolist()}; classification needs >= 2. "
+                         "Give images of at least two classes.")
+    if len(present) and (present.min() < 0 or present.max() >= num_classes):
+        raise ValueError(f"{source} has labels {present.min()}..{present.max()} but {num_classes} classes "
+                         f"(labels must be 0..{num_classes - 1}).")
 
 
 def array_source(x, y, split, val_fraction, test_fraction, seed, has_test=False):
@@ -108,6 +117,14 @@ def array_source(x, y, split, val_fraction, test_fraction, seed, has_test=False)
         x = x[..., None]
     if x.ndim != 4:
         raise ValueError(f"Images must be (N, H, W) or (N, H, W, C); got shape {x.shape}.")
+    if np.issubdtype(x.dtype, np.integer) and x.dtype != np.uint8:
+        # convert_image_dtype would scale int64 0..255 by 1/2**63, i.e. to ~0: make them uint8 first
+        if x.size and (x.min() < 0 or x.max() > 255):
+            raise ValueError(f"Integer images must be in 0..255; got {x.min()}..{x.max()} ({x.dtype}).")
+        x = x.astype(np.uint8)
+    elif np.issubdtype(x.dtype, np.floating) and x.size and not (np.nanmin(x) >= 0 and np.nanmax(x) <= 1):
+        raise ValueError(f"Float images must be in [0, 1]; got {np.nanmin(x):.4g}..{np.nanmax(x):.4g}. Divide by "
+                         "255 (or pass uint8).")
     if split != "test" or not has_test:
         idx = carve(len(x), split, val_fraction, test_fraction, seed, has_test)
         x, y = x[idx], y[idx]
@@ -116,7 +133,7 @@ def array_source(x, y, split, val_fraction, test_fraction, seed, has_test=False)
 
 def folder_files(path):
     """(file paths, labels, class names) of an image folder with one sub-folder per class."""
-    classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)))
+    classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)) and not d.startswith("."))
     files, labels = [], []
     for label, cls in enumerate(classes):
         for root, _, names in sorted(os.walk(os.path.join(path, cls))):
@@ -140,12 +157,37 @@ def decode_checked(path):
         raise ValueError(f"Cannot read image {path!r}: {e.message.splitlines()[0]}. Remove or replace it.") from None
 
 
+def folder_spec(files, channels, image_size, source):
+    """Decode every file once (a corrupt one fails here, named, not mid-epoch) and pick the static image shape:
+    ``channels`` or 1 if all images are grayscale else 3; the common size, unless ``image_size`` is given."""
+    shapes = {}
+    for path in files:
+        shapes[path] = tuple(decode_checked(path).shape)
+    if channels is None:
+        channels = 1 if all(s[2] == 1 for s in shapes.values()) else 3
+    sizes = {s[:2] for s in shapes.values()}
+    if image_size is None and len(sizes) > 1:
+        examples = {s[:2]: p for p, s in shapes.items()}
+        raise ValueError(f"Images in {source!r} have different sizes ({len(sizes)} sizes, e.g. "
+                         f"{[(p, s) for s, p in list(examples.items())[:2]]}); give image_size to resize them.")
+    return channels, (tuple(image_size) if image_size is not None else sizes.pop())
+
+
 # ---------------------------------------------------------------- the common pipeline
 
 def preprocess(image, image_size, channels):
     image = tf.image.convert_image_dtype(image, tf.float32)  # uint8 -> [0, 1]; floats pass through
-    if channels is not None and image.shape[-1] != channels:
-        image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.tile(image, [1, 1, channels])
+    have = image.shape[-1]
+    if channels is not None and have != channels:
+        if have == 4:  # RGBA: drop alpha
+            image, have = image[..., :3], 3
+        if have == 3 and channels == 1:
+            image = tf.image.rgb_to_grayscale(image)
+        elif have == 1 and channels == 3:
+            image = tf.tile(image, [1, 1, 3])
+        elif have != channels:
+            raise ValueError(f"Cannot convert images with {have} channels to {channels}; supported: 1 <-> 3 "
+                             "(and RGBA -> 1 or 3).")
     if image_size is not None:
         image = tf.image.resize(image, image_size)
     return image
@@ -161,7 +203,7 @@ def augment_fn(image, label):
     return image, label
 
 
-def finish(ds, info, batch_size, shuffle, augment, seed, cache):
+def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=False):
     options = tf.data.Options()
     # Shard by element across workers: works for every source (files or in-memory) under MultiWorker.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -172,11 +214,12 @@ def finish(ds, info, batch_size, shuffle, augment, seed, cache):
         ds = ds.shuffle(min(info.num_examples, 20_000), seed=seed, reshuffle_each_iteration=True)
     if augment:
         ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size).prefetch(AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
 
 
 def load(source, split="train", image_size=None, channels=None, batch_size=128, shuffle=None, augment=False,
-         val_fraction=0.1, test_fraction=0.1, seed=0, data_dir=None, cache=True, limit=None):
+         val_fraction=0.1, test_fraction=0.1, seed=0, data_dir=None, cache=True, limit=None, class_names=None,
+         drop_remainder=False):
     """One split of a dataset as a batched tf.data pipeline, and its DataInfo.
 
     Args:
@@ -188,6 +231,8 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         shuffle: default True for "train". augment: flip + padded random crop (train only, by default off).
         val_fraction, test_fraction, seed: how missing validation/test splits are carved from train.
         data_dir: TFDS data folder. limit: keep the first N examples of the split (quick runs).
+        class_names: names of the classes of an (images, labels) source (default "0", "1", ...).
+        drop_remainder: drop a last, partial batch (one traced shape less; only if >= 1 full batch remains).
     """
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {list(SPLITS)}; received {split!r}.")
@@ -197,8 +242,12 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
     if isinstance(source, (tuple, list)) and len(source) == 2:
+        all_labels = np.asarray(source[1]).reshape(-1)
+        if class_names is None:
+            class_names = tuple(str(i) for i in range(int(np.max(all_labels, initial=0)) + 1))
+        check_labels(all_labels, len(class_names), "(images, labels) arrays")
         x, y = array_source(*source, split, **carve_args)
-        name, class_names = "arrays", tuple(str(i) for i in range(int(np.max(source[1])) + 1))
+        name = "arrays"
         ds = tf.data.Dataset.from_tensor_slices((x, y))
     elif isinstance(source, str) and source in LOCAL_SOURCES:
         reader, class_names = LOCAL_SOURCES[source]
@@ -211,12 +260,19 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         files, labels, class_names = folder_files(os.fspath(source))
         idx = carve(len(files), split, val_fraction, test_fraction, seed, has_test=False)
         files, y = files[idx], labels[idx]
-        for path in files:  # fail before training, naming the file, not mid-epoch
-            decode_checked(path)
         name = os.path.basename(os.path.normpath(source))
-        ds = tf.data.Dataset.from_tensor_slices((files, y)).map(
-            lambda p, label: (tf.io.decode_image(tf.io.read_file(p), channels=0, expand_animations=False), label),
-            num_parallel_calls=AUTOTUNE)
+        channels, size = folder_spec(files, channels, image_size, os.fspath(source))
+
+        def read(path, label):
+            image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+            if image_size is None:  # all one size (checked): make it static, as models need
+                image = tf.ensure_shape(image, (*size, channels))
+            return image, label
+
+        ds = tf.data.Dataset.from_tensor_slices((files, y)).map(read, num_parallel_calls=AUTOTUNE)
+    elif isinstance(source, str) and (os.path.exists(source) or source.startswith(("/", ".", "~"))):
+        raise FileNotFoundError(f"{source!r} is not a folder of class sub-folders (it does not exist or is a file). "
+                                "Give <folder>/<class name>/<image files>, a dataset name or (images, labels).")
     elif isinstance(source, str):
         ds, y, class_names = tfds_source(source, split, data_dir, **carve_args)
         name = source
@@ -226,13 +282,14 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     if limit:
         y = y[:limit]
         ds = ds.take(limit)
-    check_labels(y, len(class_names), f"{name} [{split}]")
+    check_labels(y, len(class_names), f"{name} [{split}]", min_present=2 if split == "train" else 0)
     ds = ds.map(lambda img, label: (preprocess(img, image_size, channels), tf.cast(label, tf.int32)),
                 num_parallel_calls=AUTOTUNE)
     shape = tuple(ds.element_spec[0].shape)
     info = DataInfo(name=name, split=split, num_examples=len(y), num_classes=len(class_names),
                     class_names=tuple(class_names), image_shape=shape)
-    return finish(ds, info, batch_size, shuffle, augment and split == "train", seed, cache), info
+    drop_remainder = drop_remainder and len(y) >= batch_size
+    return finish(ds, info, batch_size, shuffle, augment and split == "train", seed, cache, drop_remainder), info
 
 
 def tfds_source(name, split, data_dir, val_fraction, test_fraction, seed):
@@ -247,17 +304,21 @@ def tfds_source(name, split, data_dir, val_fraction, test_fraction, seed):
             f"(tfds.list_builders()), an image folder path, or (images, labels) arrays. TFDS said: {e}"
         ) from None
     splits = builder.info.splits
-    train_pct = 100 - round(100 * val_fraction) - (0 if "test" in splits else round(100 * test_fraction))
-    if split in splits:
+    # "train" = [train | carved validation | carved test] in percent of the source's train split
+    val_pct = 0 if "validation" in splits else round(100 * val_fraction)
+    test_pct = 0 if "test" in splits else round(100 * test_fraction)
+    train_pct = 100 - val_pct - test_pct
+    if split in splits and split != "train":
         tfds_split = split
+    elif split == "train":
+        tfds_split = f"train[:{train_pct}%]" if train_pct < 100 else "train"
     elif split == "validation":
-        tfds_split = f"train[{train_pct}%:{train_pct + round(100 * val_fraction)}%]"
-    elif split == "test":
-        tfds_split = f"train[{100 - round(100 * test_fraction)}%:]"
+        tfds_split = f"train[{train_pct}%:{train_pct + val_pct}%]"
     else:
-        tfds_split = split
-    if split == "train" and "validation" not in splits:
-        tfds_split = f"train[:{train_pct}%]"
+        tfds_split = f"train[{train_pct + val_pct}%:]"
+    if split not in splits and split != "train" and not (val_pct if split == "validation" else test_pct):
+        raise ValueError(f"{name!r} has no {split!r} split and the carved one would be empty "
+                         f"(val_fraction={val_fraction}, test_fraction={test_fraction}); raise the fraction.")
     try:
         builder.download_and_prepare()
     except Exception as e:

@@ -81,5 +81,7 @@ def plot_confusion(matrix, class_names, path):
 
 
 def write_json(obj, path):
-    with open(path, "w") as f:
+    """Write atomically (a temporary file, then rename): readers never see half a file."""
+    with open(path + ".tmp", "w") as f:
         json.dump(obj, f, indent=2)
+    os.replace(path + ".tmp", path)

@@ -20,18 +20,56 @@ def split_cpu(n):
             ) from None
 
 
+class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """tf.distribute.MultiWorkerMirroredStrategy with a ``reduce`` that Keras 3.15's fit can use.
+
+    Keras' TF trainer calls ``strategy.reduce`` in two ways that only the single-worker strategies accept
+    (keras-team/keras#20585): on a whole (images, labels) batch to learn its shapes (fails with "Attempt to
+    convert a value (PerReplica...) to a Tensor"), and with ``axis=0`` on per-replica scalar losses/metrics
+    (fails with "Invalid reduction dimension 0 for input with 0 dimensions"). Here nests are reduced leaf by
+    leaf and scalars across replicas (axis=None), which is what Keras means in both cases.
+    """
+
+    def reduce(self, reduce_op, value, axis):
+        parent = super()
+
+        def reduce_one(v):
+            rank = tf.TensorShape(self.experimental_local_results(v)[0].shape).rank
+            return parent.reduce(reduce_op, v, None if rank == 0 else axis)
+
+        return tf.nest.map_structure(reduce_one, value)
+
+
 def select_strategy(cpu_devices=None):
     """TF_CONFIG set -> MultiWorkerMirroredStrategy; cpu_devices=N -> MirroredStrategy over N logical CPUs;
     several GPUs -> MirroredStrategy over all; else the default (single-device) strategy."""
     if os.environ.get("TF_CONFIG"):
         json.loads(os.environ["TF_CONFIG"])  # a malformed TF_CONFIG fails here, with the JSON error
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return MultiWorkerMirroredStrategy()
     if cpu_devices and cpu_devices > 1:
         split_cpu(cpu_devices)
         return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cpu_devices)])
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def is_chief():
+    """Whether this process writes the run's outputs: always without TF_CONFIG; with it, the "chief" task, or
+    worker 0 when the cluster has no chief (TensorFlow's convention)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task") or {}
+    if not task.get("type"):
+        return True
+    index = int(task.get("index", 0))
+    return task["type"] == "chief" or (task["type"] == "worker" and index == 0
+                                       and "chief" not in tf_config.get("cluster", {}))
+
+
+def barrier(strategy):
+    """Return when every worker has got here (an all-reduce); immediate without TF_CONFIG."""
+    if os.environ.get("TF_CONFIG"):
+        tf.function(lambda: strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None))()
 
 
 def resolve_jit_compile(jit_compile, strategy):

@@ -1,0 +1,407 @@
+"""keras_scse.data: every source (arrays, image folders, TFDS via mock_data, local Fashion-MNIST idx files) ends
+in the same pipeline; splits are disjoint and cover the data; bad input fails early with a useful message."""
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_scse import data
+
+
+def collect(ds):
+    """All (images, labels) of a batched pipeline as numpy arrays."""
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def indexed_arrays(n=200, size=6, classes=4):
+    """Images whose pixels all hold their own index (uint8), labels index % classes: splits can be traced."""
+    x = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None, None], size, 1).repeat(size, 2)
+    return x, np.arange(n) % classes
+
+
+def ids(images):
+    return set(np.round(images[:, 0, 0, 0] * 255).astype(int).tolist())
+
+
+# ---------------------------------------------------------------- arrays
+
+def test_arrays_pipeline_types_range_and_info():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (50, 8, 8), dtype=np.uint8), np.arange(50) % 3
+    ds, info = data.load((x, y), "train", batch_size=8, val_fraction=0.2, test_fraction=0.2)
+    images, labels = collect(ds)
+    assert images.dtype == np.float32 and labels.dtype == np.int32
+    assert images.shape == (30, 8, 8, 1) and info.image_shape == (8, 8, 1)  # (N, H, W) gets a channel axis
+    assert 0.0 <= images.min() and images.max() <= 1.0 and images.max() > 0.9
+    assert info.num_examples == 30 and info.num_classes == 3 and info.class_names == ("0", "1", "2")
+    assert ds.element_spec[0].shape.as_list() == [None, 8, 8, 1]
+
+
+def test_arrays_splits_are_disjoint_cover_everything_and_follow_the_seed():
+    x, y = indexed_arrays()
+    split_ids = {}
+    for split in data.SPLITS:
+        ds, info = data.load((x, y), split, batch_size=32, seed=3)
+        images, labels = collect(ds)
+        split_ids[split] = ids(images)
+        assert len(split_ids[split]) == len(images) == info.num_examples
+        assert all(label == i % 4 for i, label in zip(np.round(images[:, 0, 0, 0] * 255).astype(int), labels))
+    assert [len(v) for v in split_ids.values()] == [160, 20, 20]
+    assert not (split_ids["train"] & split_ids["validation"]) and not (split_ids["train"] & split_ids["test"])
+    assert not (split_ids["validation"] & split_ids["test"])
+    assert set.union(*split_ids.values()) == set(range(200))
+    same, _ = data.load((x, y), "validation", seed=3)
+    other, _ = data.load((x, y), "validation", seed=4)
+    assert ids(collect(same)[0]) == split_ids["validation"]
+    assert ids(collect(other)[0]) != split_ids["validation"]
+
+
+def test_train_split_is_shuffled_each_epoch_but_holds_the_same_examples():
+    x, y = indexed_arrays()
+    ds, _ = data.load((x, y), "train", batch_size=200, seed=1)
+    first, second = collect(ds)[0][:, 0, 0, 0], collect(ds)[0][:, 0, 0, 0]
+    assert not np.array_equal(first, second) and np.array_equal(np.sort(first), np.sort(second))
+
+
+def test_integer_arrays_of_any_dtype_scale_like_uint8():
+    x, y = indexed_arrays(n=40)
+    as_uint8 = collect(data.load((x, y), "test", batch_size=64)[0])[0]
+    as_int64 = collect(data.load((x.astype(np.int64), y), "test", batch_size=64)[0])[0]
+    np.testing.assert_array_equal(as_uint8, as_int64)
+    floats = collect(data.load((x / 255.0, y), "test", batch_size=64)[0])[0]
+    np.testing.assert_allclose(floats, as_uint8, atol=1e-6)
+
+
+def test_channel_conversion_and_resizing():
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (20, 10, 10, 1), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (20, 10, 10, 3), dtype=np.uint8)
+    y = np.arange(20) % 2
+    to_rgb, info = data.load((gray, y), "test", channels=3, batch_size=64)
+    images = collect(to_rgb)[0]
+    assert images.shape[1:] == (10, 10, 3) == info.image_shape
+    np.testing.assert_array_equal(images[..., 0], images[..., 1])
+    np.testing.assert_array_equal(images[..., 0], images[..., 2])
+    to_gray, info = data.load((rgb, y), "test", channels=1, batch_size=64)
+    images = collect(to_gray)[0]
+    assert images.shape[1:] == (10, 10, 1) == info.image_shape
+    expected = collect(data.load((rgb, y), "test", batch_size=64)[0])[0] @ np.array([0.2989, 0.587, 0.114])
+    np.testing.assert_allclose(images[..., 0], expected, atol=1e-3)
+    resized, info = data.load((rgb, y), "test", image_size=32, channels=1, batch_size=64)
+    images = collect(resized)[0]
+    assert images.shape[1:] == (32, 32, 1) == info.image_shape
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert data.load((rgb, y), "test", image_size=(12, 20), batch_size=64)[1].image_shape == (12, 20, 3)
+
+
+def test_augmentation_keeps_shapes_and_range_and_changes_images():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (64, 16, 16, 3), dtype=np.uint8), np.arange(64) % 2
+    plain = collect(data.load((x, y), "train", shuffle=False, batch_size=16)[0])[0]
+    augmented_ds, _ = data.load((x, y), "train", shuffle=False, augment=True, batch_size=16)
+    augmented = collect(augmented_ds)[0]
+    assert augmented.shape == plain.shape and augmented_ds.element_spec[0].shape.as_list() == [None, 16, 16, 3]
+    assert 0.0 <= augmented.min() and augmented.max() <= 1.0
+    changed = [not np.array_equal(a, p) for a, p in zip(augmented, plain)]
+    assert sum(changed) > len(changed) // 2
+    # augmentation is for training only
+    val = collect(data.load((x, y), "validation", augment=True, batch_size=16)[0])[0]
+    np.testing.assert_array_equal(val, collect(data.load((x, y), "validation", batch_size=16)[0])[0])
+
+
+def test_drop_remainder_and_limit():
+    x, y = indexed_arrays(n=100)
+    ds, info = data.load((x, y), "train", batch_size=32, drop_remainder=True)
+    assert [int(b.shape[0]) for b, _ in ds] == [32, 32] and info.num_examples == 80
+    ds, info = data.load((x, y), "train", batch_size=32, limit=10, drop_remainder=True)  # < 1 batch: kept
+    assert [int(b.shape[0]) for b, _ in ds] == [10] and info.num_examples == 10
+
+
+def test_a_small_validation_split_may_hold_one_class():
+    x, y = indexed_arrays(n=40, classes=2)
+    y = np.where(np.arange(40) < 36, y, 1)  # whatever the carve picks, the source has both classes
+    for seed in range(5):
+        _, info = data.load((x, y), "validation", val_fraction=0.05, seed=seed)
+        assert info.num_examples == 2
+
+
+def test_array_errors():
+    x, y = indexed_arrays(n=40)
+    with pytest.raises(ValueError, match="40 images but 39 labels"):
+        data.load((x, y[:-1]), "train")
+    with pytest.raises(ValueError, match=r"1 class\(es\) \[2\].*at least two"):
+        data.load((x, np.full(40, 2)), "train")
+    with pytest.raises(ValueError, match=r"labels 0\.\.3 but 2 classes"):
+        data.load((x, y), "train", class_names=("cat", "dog"))
+    with pytest.raises(ValueError, match=r"Float images must be in \[0, 1\]"):
+        data.load((x.astype(np.float32), y), "train")
+    with pytest.raises(ValueError, match="Integer images must be in 0..255"):
+        data.load((x.astype(np.int32) * 10, y), "train")
+    with pytest.raises(ValueError, match="`split` must be one of"):
+        data.load((x, y), "valid")
+    with pytest.raises(ValueError, match="Cannot convert images with 2 channels"):
+        data.load((np.zeros((40, 6, 6, 2), np.uint8), y), "train", channels=3)
+
+
+def test_class_names_for_arrays():
+    x, y = indexed_arrays(n=40, classes=2)
+    _, info = data.load((x, y), "train", class_names=("cat", "dog"))
+    assert info.class_names == ("cat", "dog") and info.num_classes == 2
+
+
+# ---------------------------------------------------------------- image folders
+
+def write_png(path, pixels):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tf.io.write_file(path, tf.io.encode_png(tf.constant(pixels, tf.uint8)))
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """3 classes x 10 images of 12x12; pixel (0, 0) holds a unique id, some images are grayscale."""
+    root = tmp_path / "flowers"
+    for c, name in enumerate(["tulip", "daisy", "rose"]):
+        for i in range(10):
+            ident = 10 * c + i
+            channels = 1 if i % 3 == 0 else 3
+            pixels = np.full((12, 12, channels), 50 + c * 60, np.uint8)
+            pixels[0, 0] = ident
+            write_png(str(root / name / f"img{i:02d}.png"), pixels)
+    (root / "rose" / "notes.txt").write_text("not an image")  # ignored
+    (root / ".ipynb_checkpoints").mkdir()  # hidden: not a class
+    return root
+
+
+def test_image_folder_classes_channels_and_splits(image_folder):
+    split_ids, split_labels = {}, {}
+    for split in data.SPLITS:
+        ds, info = data.load(str(image_folder), split, batch_size=8, val_fraction=0.2, test_fraction=0.2, seed=5)
+        images, labels = collect(ds)
+        assert info.class_names == ("daisy", "rose", "tulip") and info.num_classes == 3
+        assert info.image_shape == (12, 12, 3) and images.shape[1:] == (12, 12, 3)  # gray + RGB -> RGB
+        assert info.name == "flowers" and info.num_examples == len(images)
+        assert 0.0 <= images.min() and images.max() <= 1.0
+        split_ids[split] = np.round(images[:, 0, 0, 0] * 255).astype(int)
+        split_labels[split] = labels
+    # the label matches the folder each id was written to (tulip=ids 0-9, daisy 10-19, rose 20-29)
+    folder_of = {0: "tulip", 1: "daisy", 2: "rose"}
+    for split in data.SPLITS:
+        names = [("daisy", "rose", "tulip")[label] for label in split_labels[split]]
+        assert names == [folder_of[i // 10] for i in split_ids[split]]
+    sets = {split: set(v.tolist()) for split, v in split_ids.items()}
+    assert [len(s) for s in sets.values()] == [18, 6, 6]
+    assert set.union(*sets.values()) == set(range(30)) and sum(len(s) for s in sets.values()) == 30
+    again = collect(data.load(str(image_folder), "test", val_fraction=0.2, test_fraction=0.2, seed=5)[0])[0]
+    assert set(np.round(again[:, 0, 0, 0] * 255).astype(int).tolist()) == sets["test"]
+
+
+def test_image_folder_to_grayscale_and_resized(image_folder):
+    ds, info = data.load(image_folder, "train", channels=1, image_size=20, batch_size=64)
+    images, _ = collect(ds)
+    assert info.image_shape == (20, 20, 1) and images.shape[1:] == (20, 20, 1)
+
+
+def test_image_folder_of_different_sizes_needs_image_size(tmp_path):
+    write_png(str(tmp_path / "a" / "small.png"), np.zeros((8, 8, 3), np.uint8))
+    write_png(str(tmp_path / "b" / "big.png"), np.zeros((16, 12, 3), np.uint8))
+    for i in range(8):
+        write_png(str(tmp_path / "ab"[i % 2] / f"x{i}.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="different sizes.*image_size"):
+        data.load(str(tmp_path), "train", val_fraction=0.0, test_fraction=0.0)
+    ds, info = data.load(str(tmp_path), "train", image_size=10, val_fraction=0.0, test_fraction=0.0)
+    assert info.image_shape == (10, 10, 3) and collect(ds)[0].shape == (10, 10, 10, 3)
+
+
+def test_image_folder_errors(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="No images.*class sub-folders"):
+        data.load(str(empty), "train")
+    (empty / "cats").mkdir()
+    with pytest.raises(ValueError, match="No images"):
+        data.load(str(empty), "train")
+    one = tmp_path / "one"
+    for i in range(5):
+        write_png(str(one / "cats" / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"1 class folder\(s\) \['cats'\].*needs >= 2"):
+        data.load(str(one), "train")
+    for i in range(5):
+        write_png(str(one / "dogs" / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    (one / "dogs" / "3.png").write_bytes(b"\x89PNG but truncated")
+    with pytest.raises(ValueError, match=r"Cannot read image .*dogs/3\.png"):
+        data.load(str(one), "train", val_fraction=0.0, test_fraction=0.0)
+    with pytest.raises(FileNotFoundError, match="not a folder of class sub-folders"):
+        data.load(str(tmp_path / "typo"), "train")
+
+
+# ---------------------------------------------------------------- TFDS (mock_data)
+
+def write_tfds_metadata(root, name, split_sizes):
+    """dataset_info.json with the given splits, so mock_data knows which splits exist."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name)
+    info = builder.info
+    info.set_splits(tfds.core.SplitDict([tfds.core.SplitInfo(name=split, shard_lengths=[n], num_bytes=0)
+                                         for split, n in split_sizes.items()]))
+    folder = os.path.join(root, name, str(builder.version))
+    os.makedirs(folder)
+    info.write_to_directory(folder)
+
+
+def sliced_as_dataset(self, split, decoders=None, read_config=None, shuffle_files=False):
+    """A mock `_as_dataset` that honours split slicing: example i of split s has pixels i (+100 for non-train
+    splits) and label i % num_classes, so tests can see which examples a split string selected."""
+    import tensorflow_datasets as tfds
+
+    instruction = tfds.core.ReadInstruction.from_spec(str(split)) if isinstance(split, str) else split
+    parts = []
+    for part in instruction.to_absolute(self.info.splits):
+        n = self.info.splits[part.splitname].num_examples
+        offset = 0 if part.splitname == "train" else 100
+        parts.append(offset + np.arange(part.from_ or 0, n if part.to is None else part.to))
+    index = np.concatenate(parts)
+    image_key, label_key = self.info.supervised_keys
+    shape = [28 if d is None else d for d in self.info.features[image_key].shape]
+    images = np.broadcast_to(index.astype(np.uint8)[:, None, None, None], (len(index), *shape))
+    labels = index % self.info.features[label_key].num_classes
+    return tf.data.Dataset.from_tensor_slices({image_key: images, label_key: labels.astype(np.int64)})
+
+
+def tfds_ids(name, split, **kwargs):
+    ds, info = data.load(name, split, batch_size=64, **kwargs)
+    images, labels = collect(ds)
+    index = np.round(images[:, 0, 0, 0] * 255).astype(int)
+    assert np.array_equal(labels, index % info.num_classes) and info.num_examples == len(index)
+    return set(index.tolist()), info
+
+
+def test_tfds_existing_test_split_and_carved_validation(tmp_path):
+    import tensorflow_datasets as tfds
+
+    write_tfds_metadata(str(tmp_path), "mnist", {"train": 100, "test": 30})
+    with tfds.testing.mock_data(as_dataset_fn=sliced_as_dataset, data_dir=str(tmp_path)):
+        train, info = tfds_ids("mnist", "train")
+        validation, _ = tfds_ids("mnist", "validation")
+        test, _ = tfds_ids("mnist", "test")
+    assert test == set(range(100, 130))  # the real test split
+    assert train == set(range(90)) and validation == set(range(90, 100))  # validation carved from train
+    assert info.class_names == tuple(str(i) for i in range(10)) and info.image_shape == (28, 28, 1)
+
+
+def test_tfds_with_validation_but_no_test_carves_a_disjoint_test(tmp_path):
+    import tensorflow_datasets as tfds
+
+    write_tfds_metadata(str(tmp_path), "mnist", {"train": 100, "validation": 20})
+    with tfds.testing.mock_data(as_dataset_fn=sliced_as_dataset, data_dir=str(tmp_path)):
+        train, _ = tfds_ids("mnist", "train")
+        validation, _ = tfds_ids("mnist", "validation")
+        test, _ = tfds_ids("mnist", "test")
+    assert validation == set(range(100, 120))
+    assert train == set(range(90)) and test == set(range(90, 100))
+
+
+def test_tfds_train_only_dataset_carves_validation_and_test(tmp_path):
+    import tensorflow_datasets as tfds
+
+    write_tfds_metadata(str(tmp_path), "malaria", {"train": 100})
+    with tfds.testing.mock_data(as_dataset_fn=sliced_as_dataset, data_dir=str(tmp_path)):
+        train, info = tfds_ids("malaria", "train", image_size=32)
+        validation, _ = tfds_ids("malaria", "validation", image_size=32)
+        test, _ = tfds_ids("malaria", "test", image_size=32)
+    assert train == set(range(80)) and validation == set(range(80, 90)) and test == set(range(90, 100))
+    assert info.class_names == ("parasitized", "uninfected") and info.image_shape == (32, 32, 3)
+
+
+def test_tfds_default_mock_random_images_resized_and_channel_converted():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=12):
+        ds, info = data.load("malaria", "train", image_size=24, channels=1, batch_size=4)
+        images, labels = collect(ds)
+    assert images.shape == (12, 24, 24, 1) and info.image_shape == (24, 24, 1)
+    assert 0.0 <= images.min() and images.max() <= 1.0 and set(labels.tolist()) <= {0, 1}
+
+
+def test_unknown_dataset_name_lists_local_options():
+    with pytest.raises(ValueError, match=r"Unknown dataset 'no_such_set'.*fashion_mnist.*image folder"):
+        data.load("no_such_set", "train")
+
+
+# ---------------------------------------------------------------- local Fashion-MNIST (idx files)
+
+def idx_bytes(array):
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def write_fashion(folder, n_train=40, n_test=12, labels=None):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        y = np.arange(n) % 10 if labels is None else labels[:n]
+        arrays[prefix] = images, y
+        for kind, array in (("images-idx3", images), ("labels-idx1", y)):
+            with gzip.open(os.path.join(folder, f"{prefix}-{kind}-ubyte.gz"), "wb") as f:
+                f.write(idx_bytes(array))
+    return arrays
+
+
+def test_fashion_mnist_from_idx_files(tmp_path, monkeypatch):
+    arrays = write_fashion(str(tmp_path))
+    monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
+    test_ds, info = data.load("fashion_mnist", "test", batch_size=64)
+    images, labels = collect(test_ds)
+    np.testing.assert_allclose(images[..., 0], arrays["t10k"][0] / 255.0, atol=1e-6)  # in order, unshuffled
+    np.testing.assert_array_equal(labels, arrays["t10k"][1])
+    assert info.class_names == data.FASHION_MNIST_CLASSES and info.image_shape == (28, 28, 1)
+    train, _ = collect(data.load("fashion_mnist", "train", batch_size=64)[0])
+    validation, _ = collect(data.load("fashion_mnist", "validation", batch_size=64)[0])
+    assert len(train) == 36 and len(validation) == 4  # the test file is not carved from train
+
+    def rows(images):
+        return {img.tobytes() for img in np.round(images[..., 0] * 255).astype(np.uint8)}
+    assert not rows(train) & rows(validation)
+    assert rows(train) | rows(validation) == {img.tobytes() for img in arrays["train"][0]}
+    _, info = data.load("fashion_mnist", "test", image_size=32, channels=3)
+    assert info.image_shape == (32, 32, 3)
+
+
+def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
+    monkeypatch.setattr(data, "FASHION_MNIST_DIRS", ())
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist.*KERAS_SCSE_FASHION_MNIST"):
+        data.load("fashion_mnist", "train")
+
+
+def test_truncated_or_corrupt_idx_files(tmp_path, monkeypatch):
+    write_fashion(str(tmp_path))
+    monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
+    path = os.path.join(str(tmp_path), "train-images-idx3-ubyte.gz")
+    with gzip.open(path, "rb") as f:
+        full = f.read()
+    with gzip.open(path, "wb") as f:  # a valid gzip holding too few pixels
+        f.write(full[:-100])
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz is truncated or corrupt: header says"):
+        data.load("fashion_mnist", "train")
+    with open(path, "wb") as f:  # the gzip stream itself cut short
+        f.write(gzip.compress(full)[:200])
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz is truncated or corrupt"):
+        data.load("fashion_mnist", "train")
+    with gzip.open(path, "wb") as f:  # not an idx file
+        f.write(b"<html>404</html>")
+    with pytest.raises(ValueError, match="does not start with an idx header"):
+        data.load("fashion_mnist", "train")
+
+
+def test_fashion_mnist_labels_out_of_range(tmp_path, monkeypatch):
+    write_fashion(str(tmp_path), labels=np.arange(40) % 12)
+    monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
+    with pytest.raises(ValueError, match=r"labels 0\.\.11 but 10 classes"):
+        data.load("fashion_mnist", "test")

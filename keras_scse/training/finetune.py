@@ -28,8 +28,12 @@ def build_finetune_model(model_name, weights, input_shape, classes, dropout=0.2)
 def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=2, full_epochs=8,
              batch_size=64, lr=None, image_size=None, channels=None, recipe="adamw", seed=0, augment=True,
              val_fraction=0.1, limit=None, verbose="auto"):
-    """Fine-tune ``model_name`` (``weights``: a registered name, a local file, or None = from scratch with the
-    same schedule, for comparisons). Returns metrics (also run_dir/metrics.json, history.csv, PNGs)."""
+    """Fine-tune ``model_name`` on ``dataset`` (anything ``keras_scse.data.load`` takes).
+
+    ``weights``: a registered name or a local file; None trains from scratch for the same number of epochs
+    (the baseline of a transfer comparison). Returns metrics (also run_dir/metrics.json, history.csv,
+    curves.png, model.keras).
+    """
     started = time.time()
     keras.utils.set_random_seed(seed)
     os.makedirs(run_dir, exist_ok=True)
@@ -46,6 +50,8 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
 
     history = []
     stages = [("head", head_epochs, base["lr"], False), ("full", full_epochs, base["lr"] / 10, True)]
+    if weights is None:  # the from-scratch baseline: the same number of epochs, all layers at the base rate
+        stages = [("scratch", head_epochs + full_epochs, base["lr"], True)]
     for stage, epochs, stage_lr, backbone_trainable in stages:
         if epochs <= 0:
             continue

@@ -24,7 +24,7 @@ fashion-mnist:
 demo: $(VENV)/.installed fashion-mnist
 	$(BIN)/keras-scse demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: $(VENV)/.installed fashion-mnist

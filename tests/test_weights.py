@@ -102,3 +102,19 @@ def test_local_files(tmp_path):
     with pytest.raises(ValueError, match="one of \\[\\] \\(pretrained Tiny\\)"):
         SqueezeNext(**TINY, weights="imagenet")
     assert os.path.exists(path)
+
+
+def test_packaged_scsenet44_reproduces_its_registered_accuracy():
+    """The shipped Fashion-MNIST checkpoint on the real test set (needs Debian's dataset-fashion-mnist)."""
+    from keras_scse import applications, data
+
+    entry = W.PRETRAINED[("SCSENet44", "fashion_mnist")]
+    try:
+        test, _ = data.load("fashion_mnist", "test", image_size=32, batch_size=500)
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    model = applications.SCSENet44(weights="fashion_mnist", classes=10)
+    labels = np.concatenate([y.numpy() for _, y in test])
+    predicted = model.predict(test.map(lambda x, y: x), verbose=0).argmax(-1)
+    assert abs(np.mean(predicted == labels) - entry.accuracy) <= 0.01
+    assert W.locate(entry).startswith(W.PACKAGE_DIR)

@@ -33,7 +33,14 @@ class WeightsEntry:
 
 
 PRETRAINED = {
-    # Filled from benchmarks/results/ (the training run that produced the file); see README "Use a pretrained model".
+    # Each entry comes from a committed training run: benchmarks/results/<run>/ holds its log and metrics, and
+    # benchmarks/package_weights.py printed the values below.
+    ("SCSENet44", "fashion_mnist"): WeightsEntry(
+        model="SCSENet44", name="fashion_mnist", file_name="scsenet44_fashion_mnist.weights.h5",
+        sha256="f3c571576e2a7e2c56888b37f16309e897fdce3feca0586319dcd0e1aa4625fb", classes=10,
+        input_shape=(32, 32, 1), dataset="Fashion-MNIST (Debian dataset-fashion-mnist), resized to 32x32",
+        accuracy=0.8782, license="Apache-2.0 (weights); Fashion-MNIST is MIT-licensed",
+    ),
 }
 
 

@@ -1,0 +1,229 @@
+"""ONNX export with tf2onnx: a tf.function with a named TensorSpec input -> from_function -> onnxruntime parity.
+
+tf2onnx's ``from_keras`` fails on keras.Sequential models with Keras 3 (onnx/tensorflow-onnx#2448);
+``from_function`` on a traced call works for every Keras model.
+"""
+
+import contextlib
+import logging
+import os
+import re
+import time
+
+import numpy as np
+
+from keras_scse.export import common
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        try:
+            self.messages.append(record.getMessage())
+        except Exception:  # noqa: BLE001 - a broken log record must not break the export
+            pass
+
+
+@contextlib.contextmanager
+def _collect_tf2onnx_errors():
+    handler = _Collect()
+    logger = logging.getLogger("tf2onnx")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _all_nodes(graph):
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.g is not None and attr.g.node:
+                yield from _all_nodes(attr.g)
+            for sub in attr.graphs:
+                yield from _all_nodes(sub)
+
+
+def _unsupported_nodes(proto):
+    """Nodes tf2onnx left as TensorFlow ops (it converts with continue_on_error=True)."""
+    import onnx
+
+    bad = []
+    for node in _all_nodes(proto.graph):
+        if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
+            bad.append(node)
+    return bad
+
+
+def _unsupported_error(model, ops, log_messages):
+    """ExportError naming each unsupported op and, where the node name shows it, the Keras layer."""
+    layer_names = {layer.name for layer, _ in common.walk_layers(model)}
+    described = []
+    for op_type, node_name in ops:
+        layer = common.layer_of(node_name, layer_names)
+        where = f"in layer {layer!r}" if layer else "outside any named layer"
+        described.append(f"{op_type} (node {node_name!r}, {where})")
+    details = "; ".join(dict.fromkeys(described))
+    extra = f" tf2onnx said: {' | '.join(dict.fromkeys(log_messages))[:600]}" if log_messages else ""
+    return common.ExportError(
+        f"Model {model.name!r} uses TensorFlow op(s) that tf2onnx cannot convert to ONNX: {details}. Replace the "
+        f"layer with supported operations, pass a higher `opset`, or export a SavedModel instead.{extra}"
+    )
+
+
+def _name_dims(proto, spec):
+    """Readable symbolic dims on the graph input/outputs: batch, height, width (instead of unk__123)."""
+    shape = spec.shape.as_list()
+    labels = ["batch"] + (["height", "width"] if len(shape) == 4 else [f"dim{i}" for i in range(1, len(shape) - 1)])
+    labels.append("channels")
+    renamed = {}
+    for graph_input in proto.graph.input:
+        if graph_input.name != spec.name:
+            continue
+        for dim, label, size in zip(graph_input.type.tensor_type.shape.dim, labels, shape):
+            if size is None and dim.dim_param:
+                renamed[dim.dim_param] = label
+                dim.dim_param = label
+    for value in list(proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        for i, dim in enumerate(dims):
+            if dim.dim_param in renamed:
+                dim.dim_param = renamed[dim.dim_param]
+            elif i == 0 and shape[0] is None and dim.dim_param:
+                dim.dim_param = "batch"
+
+
+def _session(path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _run(session, input_name, names, x, fixed_batch):
+    """Run the ONNX model on ``x``; with a fixed batch size, in slices of that size."""
+    if fixed_batch is None or len(x) == fixed_batch:
+        return dict(zip(names, session.run(names, {input_name: x})))
+    if len(x) % fixed_batch:
+        raise ValueError(f"The export has a fixed batch size {fixed_batch}; the sample has {len(x)} items.")
+    parts = [session.run(names, {input_name: x[i:i + fixed_batch]}) for i in range(0, len(x), fixed_batch)]
+    return {n: np.concatenate([p[j] for p in parts]) for j, n in enumerate(names)}
+
+
+def parity(model, session, spec, names, cases, atol, path, fmt="ONNX", runner=None):
+    """{kind: max |exported - keras|} over the cases [(kind, x)]; ParityError above ``atol``."""
+    fixed_batch = spec.shape.as_list()[0]
+    diffs = {}
+    for kind, x in cases:
+        expected = common.keras_outputs(model, x, names)
+        got = runner(x) if runner is not None else _run(session, spec.name, names, x, fixed_batch)
+        diff = common.max_abs_diff(expected, got)
+        diffs[kind] = max(diffs.get(kind, 0.0), diff) if np.isfinite(diff) else diff
+        if not diff <= atol:
+            raise common.ParityError(
+                f"{fmt} parity check failed on {kind} inputs of shape {x.shape}: max |{fmt.lower()} - keras| = "
+                f"{diff:.3g} > atol={atol:g}. The exported file is at {path!r}; do not deploy it. Check for "
+                "layers that behave differently at inference, or loosen `atol` if the difference is expected "
+                "(e.g. reduced precision)."
+            )
+    return diffs
+
+
+def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, check=True, sample=None, atol=1e-4):
+    """Export a Keras model to ONNX (tf2onnx) and check it against Keras with onnxruntime.
+
+    Args:
+        model: a functional (or Sequential, built with an Input) keras.Model with one input.
+        path: the .onnx file to write (parent folders are created).
+        opset: ONNX opset (17 by default).
+        dynamic_batch: batch dimension free ("batch"); False fixes it to 1.
+        dynamic_spatial: None: height/width free exactly when the model accepts any size (built with
+            ``input_shape=(None, None, C)``); True: require that; False: fix them (from ``sample`` if the
+            model's own are free).
+        check: run the onnxruntime parity check on random inputs (batch 1 and 3 when the batch is free; sizes
+            32 and 45 when height/width are) and on ``sample``.
+        sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
+        atol: largest allowed max-absolute difference between ONNX and Keras outputs.
+
+    Returns:
+        A report dict: path, format, opset, input_name, input_shape (None = dynamic), input_dtype, output_name
+        (a list if the model has several outputs), output_names, atol, max_abs_diff {"random": ..,
+        "sample": ..} (empty without check), seconds.
+
+    Raises:
+        ValueError: the model cannot be exported as it is (see ``check_exportable``).
+        ExportError: tf2onnx cannot convert an op (the message names the op and its layer).
+        ParityError: the ONNX outputs differ from Keras by more than ``atol`` (the message gives the diff).
+    """
+    import onnx
+    import tf2onnx
+
+    start = time.time()
+    common.check_exportable(model)
+    dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
+    sample = common.sample_array(sample, dtype)
+    spec = common.input_spec(model, dynamic_batch, dynamic_spatial, sample)
+    function, names = common.serving_function(model, spec)
+
+    with _collect_tf2onnx_errors() as log_messages:
+        try:
+            proto, _ = tf2onnx.convert.from_function(function, input_signature=[spec], opset=opset)
+        except Exception as error:  # noqa: BLE001 - re-raised with context
+            text = str(error)
+            ops = re.findall(r"\[([^\]:]+): ([A-Za-z0-9_]+)\]", " ".join(log_messages))
+            if ops:
+                raise _unsupported_error(model, [(t, n) for n, t in ops], log_messages) from error
+            raise common.ExportError(
+                f"tf2onnx could not convert model {model.name!r} (opset {opset}): {type(error).__name__}: "
+                f"{text[:800]}"
+            ) from error
+    bad = _unsupported_nodes(proto)
+    if bad:
+        raise _unsupported_error(model, [(n.op_type, n.name) for n in bad], log_messages)
+
+    _name_dims(proto, spec)
+    import keras_scse
+
+    for key, value in (("keras_scse_version", keras_scse.__version__), ("model_name", model.name)):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    onnx.save(proto, path)
+
+    # tf2onnx names the outputs after the returned dict's keys (in sorted order); `names` keeps the model's order
+    # and onnxruntime is always asked for outputs by name.
+    graph_outputs = [o.name for o in proto.graph.output]
+    if sorted(graph_outputs) != sorted(names):
+        raise common.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
+    diffs = {}
+    if check:
+        try:
+            session = _session(path)
+        except Exception as error:  # noqa: BLE001 - re-raised with context
+            raise common.ExportError(
+                f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
+            ) from error
+        cases = [("random", x) for x in common.random_inputs(spec)]
+        if sample is not None:
+            cases.append(("sample", sample))
+        diffs = parity(model, session, spec, names, cases, atol, path)
+    shape = spec.shape.as_list()
+    return {
+        "path": os.path.abspath(path),
+        "format": "onnx",
+        "opset": opset,
+        "input_name": spec.name,
+        "input_shape": shape,
+        "input_dtype": spec.dtype.name,
+        "output_name": names[0] if len(names) == 1 else names,
+        "output_names": names,
+        "atol": atol,
+        "max_abs_diff": diffs,
+        "seconds": round(time.time() - start, 2),
+    }

@@ -1,0 +1,72 @@
+"""SavedModel export for TF Serving (keras.export.ExportArchive), reloaded with tf.saved_model.load to check."""
+
+import os
+import shutil
+import time
+
+from keras_scse.export import common
+
+
+def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch=True, overwrite=True):
+    """Export a Keras model as a TensorFlow SavedModel with a ``serving_default`` signature.
+
+    The signature takes one named input (the model's input name, e.g. ``input``, batch dimension free and
+    height/width as the model's) and returns ``{output name: tensor}`` (e.g. ``predictions``); the same
+    function is the ``serve`` endpoint. With ``check``, the folder is reloaded with ``tf.saved_model.load``
+    and the signature's outputs are compared with Keras on random inputs and on ``sample``.
+
+    Returns a report dict like ``to_onnx``'s (format "savedmodel", signature "serving_default").
+    Raises ValueError for models that cannot be exported (``check_exportable``), ParityError above ``atol``.
+    """
+    import keras
+    import tensorflow as tf
+
+    start = time.time()
+    common.check_exportable(model)
+    dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
+    sample = common.sample_array(sample, dtype)
+    spec = common.input_spec(model, dynamic_batch, None, sample)
+    function, names = common.serving_function(model, spec)
+
+    if os.path.exists(path):
+        if not overwrite:
+            raise FileExistsError(f"{path!r} exists; pass overwrite=True or choose another path.")
+        if os.path.isdir(path) and not os.path.exists(os.path.join(path, "saved_model.pb")):
+            raise FileExistsError(f"{path!r} is a folder that is not a SavedModel; refusing to replace it.")
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", function)
+    archive.write_out(path, verbose=False)
+
+    diffs = {}
+    if check:
+        from keras_scse.export.onnx_export import parity
+
+        loaded = tf.saved_model.load(path)
+        signature = loaded.signatures["serving_default"]
+
+        def runner(x):
+            out = signature(**{spec.name: tf.constant(x)})
+            return {n: out[n].numpy() for n in names}
+
+        cases = [("random", x) for x in common.random_inputs(spec)]
+        if sample is not None:
+            cases.append(("sample", sample))
+        diffs = parity(model, None, spec, names, cases, atol, path, fmt="SavedModel", runner=runner)
+    return {
+        "path": os.path.abspath(path),
+        "format": "savedmodel",
+        "signature": "serving_default",
+        "input_name": spec.name,
+        "input_shape": spec.shape.as_list(),
+        "input_dtype": spec.dtype.name,
+        "output_name": names[0] if len(names) == 1 else names,
+        "output_names": names,
+        "atol": atol,
+        "max_abs_diff": diffs,
+        "seconds": round(time.time() - start, 2),
+    }

@@ -2,7 +2,10 @@
 
 import argparse
 import json
+import os
 import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
 
 def cmd_info(args):
@@ -57,6 +60,67 @@ def cmd_demo(args):
     from keras_scse import demo
 
     demo.run(epochs=args.epochs, limit=args.limit, run_dir=args.run_dir)
+    return 0
+
+
+def cmd_tune(args):
+    from keras_scse import tuning
+
+    result = tuning.search(
+        hypermodel=args.hypermodel, dataset=args.dataset, tuner=args.tuner, max_trials=args.max_trials,
+        epochs=args.epochs, directory=args.directory, project_name=args.project_name, image_size=args.image_size,
+        channels=args.channels, limit=args.limit, val_limit=args.val_limit, batch_size=args.batch_size,
+        max_params=args.max_params, max_macs=args.max_macs, seed=args.seed, overwrite=args.overwrite,
+        augment=args.augment, patience=args.patience, jit_compile=args.jit_compile, cpu_devices=args.cpu_devices,
+        fixed=json.loads(args.fixed) if args.fixed else None,
+        space_overrides=json.loads(args.space_overrides) if args.space_overrides else None,
+        data_dir=args.data_dir, report_only=args.report_only, verbose=args.verbose,
+    )
+    return 0 if result is not None else 1
+
+
+def cmd_export(args):
+    import os
+
+    from keras_scse import applications, export
+
+    if args.model_path:
+        import keras
+
+        model = keras.saving.load_model(args.model_path, compile=False)
+        stem = os.path.splitext(args.model_path)[0]
+    else:
+        if args.channels is not None and args.input_size is None:
+            print("--channels needs --input-size (an int, or 'any' for any height/width)", file=sys.stderr)
+            return 2
+        size = None if args.input_size in (None, "any") else int(args.input_size)
+        shape = None if args.input_size is None else (size, size, args.channels or 3)
+        model = applications.get_model(args.model, input_shape=shape, classes=args.classes)
+        stem = args.model.lower()
+    output = args.output or (f"{stem}.onnx" if args.format == "onnx" else f"{stem}_savedmodel")
+    try:
+        if args.format == "onnx":
+            report = export.to_onnx(model, output, opset=args.opset, check=not args.no_check, atol=args.atol)
+        else:
+            report = export.to_savedmodel(model, output, check=not args.no_check, atol=args.atol)
+    except (ValueError, export.ExportError) as error:
+        print(f"export failed: {error}", file=sys.stderr)
+        return 1
+    diffs = ", ".join(f"{k} {v:.2e}" for k, v in report["max_abs_diff"].items()) or "not checked"
+    kind = f"onnx, opset {args.opset}" if args.format == "onnx" else "savedmodel, signature serving_default"
+    print(f"wrote {report['path']} ({kind})")
+    print(f"input {report['input_name']!r} {report['input_shape']} -> output {report['output_name']!r}")
+    print(f"max |diff| vs keras: {diffs} (atol {args.atol:g})")
+    return 0
+
+
+def cmd_finetune(args):
+    from keras_scse.training.finetune import finetune
+
+    finetune(args.model, args.dataset, args.run_dir or f"runs/finetune-{args.model.lower()}",
+             weights=None if args.weights == "none" else args.weights, head_epochs=args.head_epochs,
+             full_epochs=args.full_epochs, batch_size=args.batch_size, lr=args.lr, image_size=args.image_size,
+             channels=args.channels, seed=args.seed, limit=args.limit, verbose=args.verbose)
     return 0
 
 
@@ -119,6 +183,78 @@ def build_parser():
     tr.add_argument("--model-kwargs", default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
     tr.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1, 2")
     tr.set_defaults(func=cmd_train)
+
+    ft = sub.add_parser(
+        "finetune", help="fine-tune a pretrained model on your data (frozen head stage, then all layers)",
+        description="Load a pretrained backbone, put a new head for the data's classes on it, train the head on "
+                    "the frozen backbone, then all layers at a 10x lower learning rate. Channel counts that "
+                    "differ from the checkpoint's are adapted in the first conv.")
+    ft.add_argument("--model", default="SCSENet44")
+    ft.add_argument("--weights", default="fashion_mnist", help="registered name, a .weights.h5 path, or 'none'")
+    ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
+    ft.add_argument("--head-epochs", type=int, default=2)
+    ft.add_argument("--full-epochs", type=int, default=8)
+    ft.add_argument("--batch-size", type=int, default=64)
+    ft.add_argument("--lr", type=float, default=None, help="head-stage learning rate (full stage: /10)")
+    ft.add_argument("--image-size", type=int, default=None)
+    ft.add_argument("--channels", type=int, choices=(1, 3), default=None)
+    ft.add_argument("--limit", type=int, default=None)
+    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--run-dir", default=None)
+    ft.add_argument("--verbose", default="auto")
+    ft.set_defaults(func=cmd_finetune)
+
+    tu = sub.add_parser(
+        "tune", help="KerasTuner architecture search (HyperSCSENet / HyperSCAResNet / HyperSCAMobileNetV2)",
+        description="Search architectures and optimiser settings with KerasTuner. Writes <directory>/<project>/ "
+                    "trials.csv, best_hyperparameters.json, accuracy_vs_params.png, best_model.keras. Running the "
+                    "same command again continues the search. Distributed: set KERASTUNER_TUNER_ID / "
+                    "KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT (see keras_scse.tuning's docstring).")
+    tu.add_argument("--hypermodel", default="scsenet", choices=("scsenet", "scaresnet", "scamobilenetv2"))
+    tu.add_argument("--dataset", default="fashion_mnist", help="as for train")
+    tu.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
+    tu.add_argument("--max-trials", type=int, default=10, help="total trials, rejected ones included (not hyperband)")
+    tu.add_argument("--epochs", type=int, default=3, help="epochs per trial (hyperband: max epochs)")
+    tu.add_argument("--directory", default="runs/tune")
+    tu.add_argument("--project-name", default=None, help="default <hypermodel>_<dataset>")
+    tu.add_argument("--image-size", type=int, default=None)
+    tu.add_argument("--channels", type=int, choices=(1, 3), default=None)
+    tu.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    tu.add_argument("--val-limit", type=int, default=None, help="use only the first N validation images")
+    tu.add_argument("--batch-size", type=int, default=128)
+    tu.add_argument("--max-params", type=float, default=None, help="reject bigger models before training, e.g. 1e6")
+    tu.add_argument("--max-macs", type=float, default=None, help="reject models with more MACs per image")
+    tu.add_argument("--seed", type=int, default=0)
+    tu.add_argument("--overwrite", action="store_true", help="delete the project and start over")
+    tu.add_argument("--augment", action="store_true", help="flip + padded random crop during trials")
+    tu.add_argument("--patience", type=int, default=3, help="EarlyStopping patience (epochs) on val_accuracy")
+    tu.add_argument("--fixed", default=None, help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
+    tu.add_argument("--space-overrides", default=None, help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", '
+                    '"values": [0.5, 0.75]}}\'')
+    tu.add_argument("--jit-compile", type=jit_value, default="auto")
+    tu.add_argument("--cpu-devices", type=int, default=None)
+    tu.add_argument("--data-dir", default=None, help="TFDS data folder")
+    tu.add_argument("--report-only", action="store_true",
+                    help="run no trial: write the results of the trials done so far")
+    tu.add_argument("--verbose", default="1", help="Keras fit verbosity: 0, 1, 2")
+    tu.set_defaults(func=cmd_tune)
+    ex = sub.add_parser(
+        "export", help="export a trained or registered model to ONNX or a SavedModel, checking parity with Keras",
+        description="Export a .keras model (e.g. a run's best.keras) or a registered model with random weights "
+                    "to ONNX (tf2onnx, checked with onnxruntime) or a TF Serving SavedModel (reloaded and checked).")
+    src = ex.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model-path", help="a .keras file, e.g. runs/<run>/best.keras")
+    src.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
+    ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx")
+    ex.add_argument("--output", default=None, help="output file (.onnx) or folder (savedmodel); default: next to "
+                    "--model-path, or <model>.onnx / <model>_savedmodel")
+    ex.add_argument("--opset", type=int, default=17, help="ONNX opset")
+    ex.add_argument("--atol", type=float, default=1e-4, help="largest allowed |exported - keras| difference")
+    ex.add_argument("--no-check", action="store_true", help="skip the parity check")
+    ex.add_argument("--input-size", default=None, help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
+    ex.add_argument("--channels", type=int, default=None, help="with --model: input channels (default 3)")
+    ex.add_argument("--classes", type=int, default=1000, help="with --model: classifier outputs")
+    ex.set_defaults(func=cmd_export)
     return parser
 
 

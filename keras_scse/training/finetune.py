@@ -59,7 +59,7 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
         model.compile(optimizer=make_optimizer({**base, "lr": stage_lr}, steps, epochs),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=base["label_smoothing"]),
                       metrics=["accuracy"])
-        fit = model.fit(train_oh, validation_data=val_oh, epochs=epochs, verbose=verbose)
+        fit = model.fit(train_oh, validation_data=val_oh, epochs=epochs, verbose=verbose, shuffle=False)
         for i in range(epochs):
             history.append({"epoch": len(history), "stage": stage,
                             **{k: float(v[i]) for k, v in fit.history.items()}})

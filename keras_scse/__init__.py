@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
-from keras_scse import applications, layers  # noqa: E402
+from keras_scse import applications, bench, layers  # noqa: E402
 
-__all__ = ["applications", "layers", "__version__"]
+# data, training, export and tuning load on first use: `from keras_scse import training` (tuning and export
+# need the optional extras).
+__all__ = ["applications", "bench", "layers", "__version__"]

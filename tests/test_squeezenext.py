@@ -147,12 +147,11 @@ def test_keras_roundtrip_every_squeezenext_variant(name, tmp_path):
     np.testing.assert_array_equal(before, after)
 
 
-def test_one_training_step_lowers_the_loss():
+def test_training_steps_lower_the_loss():
+    """Loss as computed in training mode (batch statistics): inference-mode BN statistics lag in a few steps."""
     model = SqueezeNext(**TINY, attention="scse", classes=2, input_shape=(32, 32, 1))
     model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
     x = np.random.rand(16, 32, 32, 1).astype("float32")
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int32")
-    before = model.evaluate(x, y, verbose=0)
-    for _ in range(5):
-        model.train_on_batch(x, y)
-    assert model.evaluate(x, y, verbose=0) < before
+    losses = [float(model.train_on_batch(x, y)) for _ in range(10)]
+    assert losses[-1] < losses[0]

@@ -1,7 +1,6 @@
 """Multi-scale feature outputs of a backbone, keyed like keras-hub's pyramid outputs: "P{level}" is the
 last feature map with stride 2**level (e.g. P2..P5 = strides 4..32)."""
 
-
 import re
 
 import keras

@@ -207,3 +207,14 @@ def layer_of(op_name, layer_names):
             if candidate in layer_names:
                 return candidate
     return None
+
+
+def prepare(model, sample, dynamic_batch, dynamic_spatial):
+    """What both exporters start with: refuse augmentation, then (sample array, input spec, serving function,
+    output names)."""
+    check_exportable(model)
+    dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
+    sample = sample_array(sample, dtype)
+    spec = input_spec(model, dynamic_batch, dynamic_spatial, sample)
+    function, names = serving_function(model, spec)
+    return sample, spec, function, names

@@ -164,11 +164,7 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     import tf2onnx
 
     start = time.time()
-    common.check_exportable(model)
-    dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
-    sample = common.sample_array(sample, dtype)
-    spec = common.input_spec(model, dynamic_batch, dynamic_spatial, sample)
-    function, names = common.serving_function(model, spec)
+    sample, spec, function, names = common.prepare(model, sample, dynamic_batch, dynamic_spatial)
 
     with _collect_tf2onnx_errors() as log_messages:
         try:

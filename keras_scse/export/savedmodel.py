@@ -22,11 +22,7 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
     import tensorflow as tf
 
     start = time.time()
-    common.check_exportable(model)
-    dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
-    sample = common.sample_array(sample, dtype)
-    spec = common.input_spec(model, dynamic_batch, None, sample)
-    function, names = common.serving_function(model, spec)
+    sample, spec, function, names = common.prepare(model, sample, dynamic_batch, None)
 
     if os.path.exists(path):
         if not overwrite:

@@ -88,6 +88,37 @@ def test_scse_hand_computed_conv_variant():
     np.testing.assert_allclose(np.asarray(layer(X)), X * g_c + X * g_s, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+@pytest.mark.parametrize("c_in", [1, 2])
+def test_same_conv1d_is_the_conv_layer_it_replaces(k, c_in):
+    """The shifted-sum formulation computes exactly what Keras' 'same' Conv1D / (k,1) / (1,k) Conv2D compute."""
+    from keras_scse.layers.base import same_conv1d
+
+    x = rng.normal(size=(3, 7, 6, c_in)).astype("float32")
+    for kernel_size, axis in (((k, 1), 1), ((1, k), 2)):
+        conv = keras.layers.Conv2D(1, kernel_size, padding="same", use_bias=False)
+        conv.build(x.shape)
+        conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
+        np.testing.assert_allclose(np.asarray(same_conv1d(x, conv.kernel, axis)), np.asarray(conv(x)), atol=1e-5)
+    seq = rng.normal(size=(3, 10, c_in)).astype("float32")
+    conv = keras.layers.Conv1D(1, k, padding="same", use_bias=False)
+    conv.build(seq.shape)
+    conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
+    np.testing.assert_allclose(np.asarray(same_conv1d(seq, conv.kernel, 1)), np.asarray(conv(seq)), atol=1e-5)
+
+
+def test_scse_equals_its_definition_with_keras_conv_layers():
+    """Random weights: the layer (shifted sums, matmul squeeze) = the docstring's formula with its conv sublayers."""
+    layer = L.SeparableSqueezeExcite(spatial_kernel=5)
+    layer.build(X.shape)
+    for w in layer.weights:
+        w.assign(rng.normal(size=w.shape).astype("float32"))
+    pooled = keras.ops.expand_dims(X.mean(axis=(1, 2)), -1)
+    g_c = sigmoid(np.asarray(layer.channel_conv(pooled)).reshape(2, 1, 1, 16))
+    g_s = sigmoid(np.asarray(layer.conv_w(layer.conv_h(layer.squeeze_conv(X)))))
+    np.testing.assert_allclose(np.asarray(layer(X)), X * g_c + X * g_s, rtol=1e-4, atol=1e-5)
+
+
 def test_scse_hand_computed_axial_variant():
     layer = L.SeparableSqueezeExcite(spatial="axial", fusion="mul", channel_kernel=3, spatial_kernel=3)
     layer.build(X.shape)

@@ -70,10 +70,36 @@ def channel_gate_conv1d(kernel_size, name):
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
 
 
+def same_conv1d(x, kernel, axis):
+    """'same' cross-correlation of ``x`` along ``axis`` with a kernel of k taps, summed over x's last axis.
+
+    ``kernel`` has k * x.shape[-1] weights in (k, ..., c_in) order (a Conv1D kernel (k, c_in, 1), or a Conv2D
+    kernel (k, 1, c_in, 1) / (1, k, c_in, 1)); the result keeps ``x``'s shape with one channel. Computed as a
+    weighted sum of k shifted copies, out[i] = sum_j w[j] . x[i + j - (k-1)//2]: what those conv layers compute,
+    with their weights, but TensorFlow's gradient kernels for convolutions with one output channel are slow on
+    CPU (benchmarks/results/speed).
+    """
+    c_in = x.shape[-1]
+    k = math.prod(kernel.shape) // c_in
+    axis = axis % len(x.shape)
+    pads = [[0, 0]] * len(x.shape)
+    pads[axis] = [(k - 1) // 2, k // 2]
+    padded = ops.pad(x, pads)
+    n = x.shape[axis]
+    index = [slice(None)] * len(x.shape)
+    shifted = []
+    for j in range(k):
+        index[axis] = slice(j, j + n)
+        shifted.append(padded[tuple(index)])
+    stacked = ops.concatenate(shifted, axis=-1)  # (..., k * c_in), tap-major as the kernel
+    weights = ops.reshape(ops.cast(kernel, x.dtype), (k * c_in, 1))
+    return ops.matmul(stacked, weights)
+
+
 def apply_channel_conv1d(conv, pooled):
-    """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate through a Conv1D over the channel axis."""
-    gate = conv(ops.expand_dims(pooled, -1))  # (B, C, 1)
-    return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, gate.shape[1])))
+    """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate: ``conv`` (Conv1D, 'same', no bias) across the channels."""
+    gate = same_conv1d(ops.expand_dims(pooled, -1), conv.kernel, axis=1)  # (B, C, 1)
+    return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, pooled.shape[-1])))
 
 
 def mean_max(x, axis):

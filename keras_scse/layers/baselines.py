@@ -64,7 +64,7 @@ class ConcurrentSE(AttentionLayer):
 
     def attend(self, x, training=None):
         g_c = ops.sigmoid(_mlp_gate(self.dense_reduce, self.dense_expand, ops.mean(x, axis=(1, 2))))
-        return x * g_c + x * ops.sigmoid(self.spatial_conv(x))
+        return x * (g_c + ops.sigmoid(self.spatial_conv(x)))  # = x*g_c + x*g_s, one full-size product less
 
     def get_config(self):
         return {**super().get_config(), "ratio": self.ratio}

@@ -90,21 +90,40 @@ def test_scse_hand_computed_conv_variant():
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("c_in", [1, 2])
-def test_same_conv1d_is_the_conv_layer_it_replaces(k, c_in):
-    """The shifted-sum formulation computes exactly what Keras' 'same' Conv1D / (k,1) / (1,k) Conv2D compute."""
-    from keras_scse.layers.base import same_conv1d
+def test_shifted_conv_is_the_conv_layer_it_replaces(k, c_in):
+    """Shifted-copies matmul = Keras' 'same' Conv1D and (k,1) / (1,k) / (k,k) / (k,3) Conv2D with one output."""
+    from keras_scse.layers.base import apply_conv, shifted_conv
 
     x = rng.normal(size=(3, 7, 6, c_in)).astype("float32")
-    for kernel_size, axis in (((k, 1), 1), ((1, k), 2)):
-        conv = keras.layers.Conv2D(1, kernel_size, padding="same", use_bias=False)
+    for kernel_size in ((k, 1), (1, k), (k, k), (k, 3)):
+        conv = keras.layers.Conv2D(1, kernel_size, padding="same")
         conv.build(x.shape)
-        conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
-        np.testing.assert_allclose(np.asarray(same_conv1d(x, conv.kernel, axis)), np.asarray(conv(x)), atol=1e-5)
+        for w in conv.weights:
+            w.assign(rng.normal(size=w.shape).astype("float32"))
+        np.testing.assert_allclose(np.asarray(apply_conv(conv, x)), np.asarray(conv(x)), atol=1e-5)
     seq = rng.normal(size=(3, 10, c_in)).astype("float32")
     conv = keras.layers.Conv1D(1, k, padding="same", use_bias=False)
     conv.build(seq.shape)
     conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
-    np.testing.assert_allclose(np.asarray(same_conv1d(seq, conv.kernel, 1)), np.asarray(conv(seq)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(shifted_conv(seq, conv.kernel, (1,))), np.asarray(conv(seq)), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),
+                                          ("cbam", {}), ("scse_concurrent", {}), ("eca", {})])
+def test_layers_equal_their_definition_with_keras_conv_layers(name, kwargs, monkeypatch):
+    """Random weights: each layer gives what it gives when its conv sublayers are called as Keras layers."""
+    from keras_scse.layers import base, baselines, sca, scse
+
+    layer = L.get(name)(**kwargs)
+    layer.build(X.shape)
+    for w in layer.weights:
+        w.assign(rng.normal(size=w.shape).astype("float32") * 0.3)
+    fast = np.asarray(layer(X))
+    for module in (base, baselines, sca, scse):  # the conv sublayers' own call
+        monkeypatch.setattr(module, "apply_conv", lambda conv, x: conv(x), raising=False)
+    monkeypatch.setattr(baselines, "apply_channel_conv1d", lambda conv, p: keras.ops.sigmoid(
+        keras.ops.reshape(conv(keras.ops.expand_dims(p, -1)), (-1, 1, 1, p.shape[-1]))))
+    np.testing.assert_allclose(fast, np.asarray(layer(X)), rtol=1e-4, atol=1e-5)
 
 
 def test_scse_equals_its_definition_with_keras_conv_layers():

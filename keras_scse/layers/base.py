@@ -70,35 +70,52 @@ def channel_gate_conv1d(kernel_size, name):
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
 
 
-def same_conv1d(x, kernel, axis):
-    """'same' cross-correlation of ``x`` along ``axis`` with a kernel of k taps, summed over x's last axis.
+def shifted_conv(x, kernel, axes):
+    """'same' convolution (cross-correlation, stride 1) of ``x`` (..., c_in) with a one-output-channel kernel.
 
-    ``kernel`` has k * x.shape[-1] weights in (k, ..., c_in) order (a Conv1D kernel (k, c_in, 1), or a Conv2D
-    kernel (k, 1, c_in, 1) / (1, k, c_in, 1)); the result keeps ``x``'s shape with one channel. Computed as a
-    weighted sum of k shifted copies, out[i] = sum_j w[j] . x[i + j - (k-1)//2]: what those conv layers compute,
-    with their weights, but TensorFlow's gradient kernels for convolutions with one output channel are slow on
-    CPU (benchmarks/results/speed).
+    ``kernel`` is a Keras conv kernel with one output channel whose leading dimensions are the taps along
+    ``axes`` of ``x``: (k, c_in, 1) for a Conv1D along one axis, (kh, kw, c_in, 1) for a Conv2D over two; odd
+    tap counts. Returns x's shape with one channel. Computed as one matmul over shifted copies of ``x`` (for
+    each tap j: out[i] += w[j] . x[i + j - (k-1)//2]): the conv layer's function and weights, but TensorFlow's
+    gradient kernels for one-output-channel convolutions are very slow on CPU (benchmarks/attention_micro.py).
     """
-    c_in = x.shape[-1]
-    k = math.prod(kernel.shape) // c_in
-    axis = axis % len(x.shape)
-    pads = [[0, 0]] * len(x.shape)
-    pads[axis] = [(k - 1) // 2, k // 2]
-    padded = ops.pad(x, pads)
-    n = x.shape[axis]
-    index = [slice(None)] * len(x.shape)
-    shifted = []
-    for j in range(k):
-        index[axis] = slice(j, j + n)
-        shifted.append(padded[tuple(index)])
-    stacked = ops.concatenate(shifted, axis=-1)  # (..., k * c_in), tap-major as the kernel
-    weights = ops.reshape(ops.cast(kernel, x.dtype), (k * c_in, 1))
-    return ops.matmul(stacked, weights)
+    taps = tuple(kernel.shape[:len(axes)])
+    rank = len(x.shape)
+    stacked = x
+    for axis, k in reversed(list(zip(axes, taps))):  # last axis first: the stack ends up in the kernel's order
+        if k == 1:
+            continue
+        axis %= rank
+        pads = [[0, 0]] * rank
+        pads[axis] = [(k - 1) // 2, k // 2]
+        padded = ops.pad(stacked, pads)
+        n = stacked.shape[axis]
+        index = [slice(None)] * rank
+        shifted = []
+        for j in range(k):
+            index[axis] = slice(j, j + n)
+            shifted.append(padded[tuple(index)])
+        stacked = ops.concatenate(shifted, axis=-1)  # (..., k * previous channels), tap-major
+    weights = ops.reshape(ops.cast(kernel, x.dtype), (-1, 1))
+    return ops.tensordot(stacked, weights, axes=[[rank - 1], [0]])  # one 2D matmul, not a batch of tiny ones
+
+
+def apply_conv(conv, x):
+    """Apply a one-output-channel, stride-1, 'same' Conv2D layer ``conv`` to ``x``.
+
+    1x1, k x 1 and 1 x k kernels go through ``shifted_conv`` (faster on CPU, same function); k x k kernels
+    through the layer itself: shifted copies along both axes and im2col patches were both slower there
+    (benchmarks/attention_micro.py).
+    """
+    if min(conv.kernel.shape[:2]) > 1:
+        return conv(x)
+    y = shifted_conv(x, conv.kernel, axes=(1, 2))
+    return y + ops.cast(conv.bias, y.dtype) if conv.use_bias else y
 
 
 def apply_channel_conv1d(conv, pooled):
     """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate: ``conv`` (Conv1D, 'same', no bias) across the channels."""
-    gate = same_conv1d(ops.expand_dims(pooled, -1), conv.kernel, axis=1)  # (B, C, 1)
+    gate = shifted_conv(ops.expand_dims(pooled, -1), conv.kernel, axes=(1,))  # (B, C, 1)
     return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, pooled.shape[-1])))
 
 

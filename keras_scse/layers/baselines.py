@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_scse.layers.base import AttentionLayer, apply_channel_conv1d, channel_gate_conv1d, eca_kernel_size, mean_max
+from keras_scse.layers.base import AttentionLayer, apply_channel_conv1d, apply_conv, channel_gate_conv1d, eca_kernel_size, mean_max
 
 
 def _reduced(channels, ratio):
@@ -64,7 +64,7 @@ class ConcurrentSE(AttentionLayer):
 
     def attend(self, x, training=None):
         g_c = ops.sigmoid(_mlp_gate(self.dense_reduce, self.dense_expand, ops.mean(x, axis=(1, 2))))
-        return x * (g_c + ops.sigmoid(self.spatial_conv(x)))  # = x*g_c + x*g_s, one full-size product less
+        return x * (g_c + ops.sigmoid(apply_conv(self.spatial_conv, x)))  # = x*g_c + x*g_s, one full-size product less
 
     def get_config(self):
         return {**super().get_config(), "ratio": self.ratio}
@@ -112,7 +112,7 @@ class CBAM(AttentionLayer):
         logits = (_mlp_gate(self.dense_reduce, self.dense_expand, ops.mean(x, axis=(1, 2)))
                   + _mlp_gate(self.dense_reduce, self.dense_expand, ops.max(x, axis=(1, 2))))
         x = x * ops.sigmoid(logits)
-        return x * ops.sigmoid(self.spatial_conv(mean_max(x, axis=-1)))
+        return x * ops.sigmoid(apply_conv(self.spatial_conv, mean_max(x, axis=-1)))
 
     def get_config(self):
         return {**super().get_config(), "ratio": self.ratio, "kernel_size": self.kernel_size}

@@ -8,7 +8,7 @@ Attention family) is our reading of that; see README "Fidelity to the papers".
 import keras
 from keras import ops
 
-from keras_scse.layers.base import AttentionLayer
+from keras_scse.layers.base import AttentionLayer, apply_conv
 from keras_scse.layers.scse import _check_choice
 
 POOLS = ("avgmax", "avg")
@@ -75,7 +75,7 @@ class SpatialChannelAttention(AttentionLayer):
 
     def _gate(self, branch, z, training):
         conv, bn = branch
-        g = conv(z)
+        g = apply_conv(conv, z)
         if bn is not None:
             g = bn(g, training=training)
         return ops.sigmoid(g)

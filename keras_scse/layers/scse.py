@@ -12,11 +12,11 @@ from keras import ops
 
 from keras_scse.layers.base import (
     AttentionLayer,
+    apply_conv,
     apply_channel_conv1d,
     channel_gate_conv1d,
     eca_kernel_size,
     mean_max,
-    same_conv1d,
 )
 
 SPATIAL_VARIANTS = ("conv", "axial")
@@ -89,29 +89,17 @@ class SeparableSqueezeExcite(AttentionLayer):
         # "conv": conv_w follows conv_h (one map); "axial": each sees the squeezed strip profile.
         self.conv_w.build((None, None, None, 1 if self.spatial == "conv" else squeezed))
 
-    # conv_h / conv_w hold the weights; they are applied as shifted sums (same function, faster gradient on CPU).
-    def _conv_h(self, s):
-        return same_conv1d(s, self.conv_h.kernel, axis=1) + self.conv_h.bias
-
-    def _conv_w(self, s):
-        return same_conv1d(s, self.conv_w.kernel, axis=2) + self.conv_w.bias
-
     def _squeezed(self, x):
-        if self.squeeze == "avgmax":
-            return mean_max(x, axis=-1)
-        # squeeze_conv (1x1, C -> 1) as a matmul over the channel axis: the same weights, but TensorFlow's
-        # gradient of a 1-output-channel Conv2D with respect to x is slow on CPU (profile in the README).
-        kernel = ops.reshape(self.squeeze_conv.kernel, (self.channels, 1))
-        return ops.tensordot(x, kernel, axes=[[3], [0]]) + self.squeeze_conv.bias
+        return apply_conv(self.squeeze_conv, x) if self.squeeze == "conv" else mean_max(x, axis=-1)
 
     def attend(self, x, training=None):
         g_c = apply_channel_conv1d(self.channel_conv, ops.mean(x, axis=(1, 2)))
         s = self._squeezed(x)
         if self.spatial == "conv":
-            g_s = ops.sigmoid(self._conv_w(self._conv_h(s)))
+            g_s = ops.sigmoid(apply_conv(self.conv_w, apply_conv(self.conv_h, s)))
         else:
-            g_h = ops.sigmoid(self._conv_h(ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
-            g_w = ops.sigmoid(self._conv_w(ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
+            g_h = ops.sigmoid(apply_conv(self.conv_h, ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
+            g_w = ops.sigmoid(apply_conv(self.conv_w, ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
             g_s = g_h * g_w
         if self.fusion == "add":  # = x*g_c + x*g_s with one full-size product less (forward and backward)
             return x * (g_c + g_s)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow bench models-table fashion-mnist clean
+.PHONY: demo test test-slow bench peer ablation models-table fashion-mnist clean
 
 $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -29,6 +29,20 @@ test: $(VENV)/.installed fashion-mnist
 
 test-slow: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m slow
+
+# Speed: one SCSENet44 benchmark; the README's performance tables and plots (~1 h on 2 cores).
+bench: $(VENV)/.installed
+	$(BIN)/keras-scse bench --model SCSENet44 --input-size 32 --batch-size 128 --xla off on --onnx
+	PYTHONPATH=. $(BIN)/python benchmarks/speed_table.py
+
+# Keras vs the PyTorch twin (installs the `peer` extra: torch 2.13.0, CPU build).
+peer: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[peer]'
+	PYTHONPATH=. $(BIN)/python benchmarks/peer_compare.py
+
+# Attention ablation on Fashion-MNIST (~1.5 h on 2 cores; resumes where it stopped).
+ablation: $(VENV)/.installed fashion-mnist
+	PYTHONPATH=. $(BIN)/python benchmarks/ablation.py
 
 models-table: $(VENV)/.installed
 	$(BIN)/python benchmarks/model_table.py

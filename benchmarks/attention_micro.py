@@ -4,9 +4,9 @@
 
 Each layer runs in a tf.function (forward, a loss, gradients for the input and the weights) on one thread;
 the cost is the process CPU time per call (best of 7 blocks of 50 calls), which another process on the
-machine disturbs much less than wall time. "definition" rows compute SC-SE and ECA with their Keras conv
-sublayers, as their docstrings write them (the formulation before the speed work); the package's layers
-compute the same function (tests/test_layers.py) with cheaper ops. "x * 2" is the floor: one element-wise op.
+machine disturbs much less than wall time. "definition" rows compute a layer with its Keras conv sublayers,
+as its docstring writes it (the formulation before the speed work); the package's layers compute the same
+function (tests/test_layers.py) with cheaper ops. "x * 2" is the floor: one element-wise op.
 Writes benchmarks/results/speed/attention_micro.md.
 """
 
@@ -27,6 +27,7 @@ def layers():
     from keras import ops
 
     from keras_scse import layers as L
+    from keras_scse.layers import base, baselines
 
     class SCSEDefinition(L.SeparableSqueezeExcite):
         def attend(self, x, training=None):
@@ -40,6 +41,19 @@ def layers():
             pooled = ops.expand_dims(ops.mean(x, axis=(1, 2)), -1)
             return x * ops.sigmoid(ops.reshape(self.conv(pooled), (-1, 1, 1, self.channels)))
 
+    class SCADefinition(L.SpatialChannelAttention):
+        def _gate(self, branch, z, training):
+            conv, bn = branch
+            g = conv(z)
+            return ops.sigmoid(bn(g, training=training) if bn is not None else g)
+
+    class CBAMDefinition(L.CBAM):
+        def attend(self, x, training=None):
+            logits = sum(baselines._mlp_gate(self.dense_reduce, self.dense_expand, pool(x, axis=(1, 2)))
+                         for pool in (ops.mean, ops.max))
+            x = x * ops.sigmoid(logits)
+            return x * ops.sigmoid(self.spatial_conv(base.mean_max(x, axis=-1)))
+
     class Floor(keras.layers.Layer):
         def call(self, x):
             return x * 2.0
@@ -50,10 +64,12 @@ def layers():
         ("eca (definition: Keras Conv1D)", ECADefinition),
         ("eca", L.EfficientChannelAttention),
         ("scse (Roy)", L.ConcurrentSE),
+        ("cbam (definition: Keras Conv2D)", CBAMDefinition),
         ("cbam", L.CBAM),
         ("sc-se conv/add (definition: Keras convs, x*g_c + x*g_s)", SCSEDefinition),
         ("sc-se conv/add", L.SeparableSqueezeExcite),
         ("sc-se axial/add", lambda: L.SeparableSqueezeExcite(spatial="axial")),
+        ("sca k=7 (definition: Keras Conv2D)", SCADefinition),
         ("sca (k=7, mul)", L.SpatialChannelAttention),
         ("sca (k=3, mul)", lambda: L.SpatialChannelAttention(kernel_size=3)),
     ]

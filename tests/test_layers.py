@@ -66,9 +66,12 @@ def test_gate_ranges(name, kwargs, low, high):
     assert ratio.min() > low and ratio.max() < high
 
 
-@pytest.mark.parametrize("fusion,factor", [("add", 1.0), ("max", 0.5), ("mul", 0.25)])
-def test_scse_zero_weights_gives_half_gates(fusion, factor):
-    layer = L.SeparableSqueezeExcite(fusion=fusion)
+@pytest.mark.parametrize("spatial,fusion,factor", [
+    ("conv", "add", 1.0), ("conv", "max", 0.5), ("conv", "mul", 0.25),
+    ("axial", "add", 0.75), ("axial", "mul", 0.125),  # axial: g_s = sigmoid(0) * sigmoid(0)
+])
+def test_scse_zero_weights_gives_half_gates(spatial, fusion, factor):
+    layer = L.SeparableSqueezeExcite(spatial=spatial, fusion=fusion)
     layer.build(X.shape)
     set_all(layer, 0.0)
     np.testing.assert_allclose(np.asarray(layer(X)), factor * X, rtol=1e-6)
@@ -76,7 +79,7 @@ def test_scse_zero_weights_gives_half_gates(fusion, factor):
 
 def test_scse_hand_computed_conv_variant():
     """Identity channel conv, sum-of-channels squeeze, centre-tap separable convs."""
-    layer = L.SeparableSqueezeExcite(channel_kernel=3, spatial_kernel=3)
+    layer = L.SeparableSqueezeExcite(spatial="conv", fusion="add", channel_kernel=3, spatial_kernel=3)
     layer.build(X.shape)
     set_all(layer, 0.0)
     layer.channel_conv.kernel.assign(delta_kernel((3, 1, 1), (1, 0, 0)))
@@ -90,9 +93,9 @@ def test_scse_hand_computed_conv_variant():
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("c_in", [1, 2])
-def test_shifted_conv_is_the_conv_layer_it_replaces(k, c_in):
-    """Shifted-copies matmul = Keras' 'same' Conv1D and (k,1) / (1,k) / (k,k) / (k,3) Conv2D with one output."""
-    from keras_scse.layers.base import apply_conv, shifted_conv
+def test_fast_convs_are_the_conv_layers_they_replace(k, c_in):
+    """apply_conv = Keras' 'same' Conv2D with one output ((k,1), (1,k), (k,k), (k,3)); the channel gate = Conv1D."""
+    from keras_scse.layers.base import apply_channel_conv1d, apply_conv, plain_convs
 
     x = rng.normal(size=(3, 7, 6, c_in)).astype("float32")
     for kernel_size in ((k, 1), (1, k), (k, k), (k, 3)):
@@ -101,11 +104,14 @@ def test_shifted_conv_is_the_conv_layer_it_replaces(k, c_in):
         for w in conv.weights:
             w.assign(rng.normal(size=w.shape).astype("float32"))
         np.testing.assert_allclose(np.asarray(apply_conv(conv, x)), np.asarray(conv(x)), atol=1e-5)
-    seq = rng.normal(size=(3, 10, c_in)).astype("float32")
+    pooled = rng.normal(size=(3, 10)).astype("float32")
     conv = keras.layers.Conv1D(1, k, padding="same", use_bias=False)
-    conv.build(seq.shape)
+    conv.build((None, 10, 1))
     conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
-    np.testing.assert_allclose(np.asarray(shifted_conv(seq, conv.kernel, (1,))), np.asarray(conv(seq)), atol=1e-5)
+    expected = sigmoid(np.asarray(conv(pooled[..., None]))).reshape(3, 1, 1, 10)
+    np.testing.assert_allclose(np.asarray(apply_channel_conv1d(conv, pooled)), expected, rtol=1e-5, atol=1e-6)
+    with plain_convs():  # the exporters' path: the conv layers themselves
+        np.testing.assert_allclose(np.asarray(apply_channel_conv1d(conv, pooled)), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),
@@ -128,7 +134,7 @@ def test_layers_equal_their_definition_with_keras_conv_layers(name, kwargs, monk
 
 def test_scse_equals_its_definition_with_keras_conv_layers():
     """Random weights: the layer (shifted sums, matmul squeeze) = the docstring's formula with its conv sublayers."""
-    layer = L.SeparableSqueezeExcite(spatial_kernel=5)
+    layer = L.SeparableSqueezeExcite(spatial="conv", fusion="add", spatial_kernel=5)
     layer.build(X.shape)
     for w in layer.weights:
         w.assign(rng.normal(size=w.shape).astype("float32"))

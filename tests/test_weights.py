@@ -118,3 +118,20 @@ def test_packaged_scsenet44_reproduces_its_registered_accuracy():
     predicted = model.predict(test.map(lambda x, y: x), verbose=0).argmax(-1)
     assert abs(np.mean(predicted == labels) - entry.accuracy) <= 0.01
     assert W.locate(entry).startswith(W.PACKAGE_DIR)
+
+
+def test_checkpoint_attention_options_are_pinned(registered, monkeypatch):
+    """A checkpoint trained with non-default SC-SE options loads with them; conflicting options are refused."""
+    source_kwargs = {"spatial": "conv", "fusion": "add"}
+    source = SqueezeNext(**TINY, attention_kwargs=source_kwargs, classes=10, input_shape=(32, 32, 1))
+    _, entry, tmp_path = registered
+    path = tmp_path / "conv_add.weights.h5"
+    source.save_weights(str(path))
+    pinned = dataclasses.replace(entry, name="conv_add", file_name=path.name, sha256=W.sha256_of(path),
+                                 url=path.as_uri(), attention_kwargs=source_kwargs)
+    monkeypatch.setitem(W.PRETRAINED, ("Tiny", "conv_add"), pinned)
+    loaded = SqueezeNext(**TINY, weights="conv_add", classes=10)  # default options (axial/mul) overridden
+    assert loaded.get_layer("stage1_unit1_attention").fusion == "add"
+    np.testing.assert_allclose(outputs(loaded), outputs(source), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="trained with attention option fusion='add'"):
+        SqueezeNext(**TINY, weights="conv_add", classes=10, attention_kwargs={"fusion": "mul"})

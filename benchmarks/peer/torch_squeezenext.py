@@ -3,7 +3,7 @@
 Same architecture as ``keras_scse.applications.squeezenext.SqueezeNext`` (widths, unit rules, layer order,
 SC-SE placement), laid out NCHW. Differences on purpose:
   * the twin returns logits; the Keras model ends with softmax unless built with classifier_activation=None;
-  * only the default SC-SE (spatial "conv", squeeze "conv", fusion "add", no residual gate) is implemented.
+  * SC-SE with squeeze "conv" only (every spatial variant and fusion), no residual gate.
 Every Keras 'same' padding is reproduced exactly (TF pads the extra pixel at the bottom/right when the total
 is odd, and max-pooling ignores the padding), so that ``copy_keras_weights`` gives numerically equal outputs.
 """
@@ -79,13 +79,15 @@ class ConvBNReLU(nn.Module):
 
 
 class SCSE(nn.Module):
-    """SeparableSqueezeExcite defaults: y = x*sigmoid(conv1d_c(GAP x)) + x*sigmoid(conv_1xk(conv_kx1(conv1x1 x)))."""
+    """SeparableSqueezeExcite (squeeze "conv", no residual gate): spatial "conv" or "axial", fusion add/max/mul."""
 
-    def __init__(self, channels, map_size, name, channel_kernel=None, spatial_kernel=None, **unsupported):
+    def __init__(self, channels, map_size, name, spatial="axial", fusion="mul", channel_kernel=None,
+                 spatial_kernel=None, **unsupported):
         super().__init__()
-        defaults = dict(spatial="conv", fusion="add", squeeze="conv", residual_gate=False)
+        defaults = dict(squeeze="conv", residual_gate=False)
         if any(defaults.get(k, object()) != v for k, v in unsupported.items()):
-            raise NotImplementedError(f"The torch twin implements only the default SC-SE; got {unsupported}.")
+            raise NotImplementedError(f"The torch twin implements squeeze='conv' without residual gate; got {unsupported}.")
+        self.spatial, self.fusion = spatial, fusion
         k_c = channel_kernel or eca_kernel_size(channels)
         # As Keras' build: 3 when the (build-time, known) map is <= 8 px on its shorter side, else 7.
         known = [d for d in map_size if d is not None]
@@ -99,8 +101,16 @@ class SCSE(nn.Module):
     def forward(self, x):
         b, c = x.shape[:2]
         g_c = torch.sigmoid(self.channel_conv(x.mean((2, 3)).view(b, 1, c))).view(b, c, 1, 1)
-        g_s = torch.sigmoid(self.conv_w(self.conv_h(self.squeeze_conv(x))))
-        return x * g_c + x * g_s
+        s = self.squeeze_conv(x)
+        if self.spatial == "conv":
+            g_s = torch.sigmoid(self.conv_w(self.conv_h(s)))
+        else:  # strip pooling along W and H, 1D convs, outer product (NCHW: H is dim 2, W dim 3)
+            g_s = torch.sigmoid(self.conv_h(s.mean(3, keepdim=True))) * torch.sigmoid(self.conv_w(s.mean(2, keepdim=True)))
+        if self.fusion == "add":
+            return x * (g_c + g_s)
+        if self.fusion == "max":
+            return x * torch.maximum(g_c, g_s)
+        return x * g_c * g_s
 
 
 class Unit(nn.Module):

@@ -10,6 +10,7 @@ import keras
 
 from keras_scse import layers as attention_layers
 from keras_scse.applications import common
+from keras_scse.applications import weights as weights_lib
 
 STAGE_CHANNELS = (32, 64, 128, 256)
 STEM_CHANNELS = 64
@@ -88,6 +89,7 @@ def SqueezeNext(
     if attention is not None:
         attention_layers.get(attention)  # fail early on unknown names
     entry = common.validate_arguments(variant or name, weights, include_top, classes, pooling, input_shape)
+    attention_kwargs = weights_lib.checkpoint_attention_kwargs(entry, attention_kwargs)
     input_shape = common.obtain_input_shape(input_shape, default_size, min_size, entry)
     img_input = common.make_input(input_tensor, input_shape)
 

@@ -30,6 +30,7 @@ class WeightsEntry:
     license: str = ""
     url: object = None
     path: object = None  # set for a user's local file
+    attention_kwargs: object = None  # the attention options the checkpoint was trained with (None: defaults)
 
 
 PRETRAINED = {
@@ -40,6 +41,8 @@ PRETRAINED = {
         sha256="f3c571576e2a7e2c56888b37f16309e897fdce3feca0586319dcd0e1aa4625fb", classes=10,
         input_shape=(32, 32, 1), dataset="Fashion-MNIST (Debian dataset-fashion-mnist), resized to 32x32",
         accuracy=0.8782, license="Apache-2.0 (weights); Fashion-MNIST is MIT-licensed",
+        # trained before the ablation moved SC-SE's defaults to axial/mul: same weight shapes, other function
+        attention_kwargs={"spatial": "conv", "fusion": "add"},
     ),
 }
 
@@ -64,6 +67,25 @@ def resolve(model_name, weights):
         f"one of {known} (pretrained {model_name}), or the path to an existing weights file to be loaded. "
         f"Received: weights={weights!r}"
     )
+
+
+def checkpoint_attention_kwargs(entry, attention_kwargs):
+    """``attention_kwargs`` with the checkpoint's attention options filled in; a conflicting option is an error.
+
+    A checkpoint only computes its function with the options it was trained with, and options that change
+    the function without changing weight shapes (e.g. SC-SE's fusion) would load without complaint.
+    """
+    if entry is None or not entry.attention_kwargs:
+        return attention_kwargs
+    merged = dict(entry.attention_kwargs)
+    for key, value in (attention_kwargs or {}).items():
+        if key in merged and merged[key] != value:
+            raise ValueError(
+                f"The {entry.model} weights {entry.name!r} were trained with attention option {key}="
+                f"{merged[key]!r}; received {key}={value!r}. Leave {key!r} out of attention_kwargs to use the "
+                "checkpoint, or use weights=None to train that variant.")
+        merged[key] = value
+    return merged
 
 
 def sha256_of(path):

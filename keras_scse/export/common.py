@@ -138,7 +138,10 @@ def serving_function(model, spec):
     names = output_names(model)
 
     def serve(x):
-        return dict(zip(names, as_list(model, model(x, training=False))))
+        from keras_scse.layers.base import plain_convs
+
+        with plain_convs():  # converter-friendly ops for the attention layers' one-channel convs (same function)
+            return dict(zip(names, as_list(model, model(x, training=False))))
 
     return tf.function(serve, input_signature=[spec], autograph=False), names
 

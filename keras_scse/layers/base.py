@@ -1,5 +1,6 @@
 """Shared machinery of the attention layers: shape checks, the identity-start gate, the ECA kernel rule."""
 
+import contextlib
 import math
 
 import keras
@@ -70,53 +71,60 @@ def channel_gate_conv1d(kernel_size, name):
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
 
 
-def shifted_conv(x, kernel, axes):
-    """'same' convolution (cross-correlation, stride 1) of ``x`` (..., c_in) with a one-output-channel kernel.
+_plain_convs = False
 
-    ``kernel`` is a Keras conv kernel with one output channel whose leading dimensions are the taps along
-    ``axes`` of ``x``: (k, c_in, 1) for a Conv1D along one axis, (kh, kw, c_in, 1) for a Conv2D over two; odd
-    tap counts. Returns x's shape with one channel. Computed as one matmul over shifted copies of ``x`` (for
-    each tap j: out[i] += w[j] . x[i + j - (k-1)//2]): the conv layer's function and weights, but TensorFlow's
-    gradient kernels for one-output-channel convolutions are very slow on CPU (benchmarks/attention_micro.py).
+
+@contextlib.contextmanager
+def plain_convs():
+    """Within: ``apply_conv`` / ``apply_channel_conv1d`` call the conv layers themselves (same function).
+
+    For graph converters: tf2onnx cannot convert a depthwise conv whose channel count depends on the batch.
     """
-    taps = tuple(kernel.shape[:len(axes)])
-    rank = len(x.shape)
-    stacked = x
-    for axis, k in reversed(list(zip(axes, taps))):  # last axis first: the stack ends up in the kernel's order
-        if k == 1:
-            continue
-        axis %= rank
-        pads = [[0, 0]] * rank
-        pads[axis] = [(k - 1) // 2, k // 2]
-        padded = ops.pad(stacked, pads)
-        n = stacked.shape[axis]
-        index = [slice(None)] * rank
-        shifted = []
-        for j in range(k):
-            index[axis] = slice(j, j + n)
-            shifted.append(padded[tuple(index)])
-        stacked = ops.concatenate(shifted, axis=-1)  # (..., k * previous channels), tap-major
-    weights = ops.reshape(ops.cast(kernel, x.dtype), (-1, 1))
-    return ops.tensordot(stacked, weights, axes=[[rank - 1], [0]])  # one 2D matmul, not a batch of tiny ones
+    global _plain_convs
+    previous, _plain_convs = _plain_convs, True
+    try:
+        yield
+    finally:
+        _plain_convs = previous
+
+
+def batch_as_channels_conv(x, kernel):
+    """'same' k x k conv (stride 1) of x (B, H, W, c_in) with a one-output (kh, kw, c_in, 1) kernel.
+
+    Run as one depthwise conv of a single image whose B * c_in channels are the batch's maps (the kernel tiled
+    over the batch), then a sum over c_in. Same function as Conv2D, 3-5x less CPU time forward + backward:
+    TensorFlow's CPU kernels for convolutions with 1-2 channels are slow, its depthwise kernels vectorise over
+    channels (benchmarks/attention_micro.py).
+    """
+    kh, kw, c_in, _ = kernel.shape
+    batch, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+    image = ops.reshape(ops.transpose(x, (1, 2, 0, 3)), (1, h, w, -1))  # (1, H, W, B * c_in), batch-major
+    tiled = ops.reshape(ops.tile(ops.reshape(kernel, (kh, kw, 1, c_in)), (1, 1, batch, 1)), (kh, kw, -1, 1))
+    y = ops.depthwise_conv(image, tiled, padding="same")  # (1, H, W, B * c_in)
+    y = ops.sum(ops.reshape(y, (h, w, batch, c_in)), axis=-1)  # (H, W, B)
+    return ops.expand_dims(ops.transpose(y, (2, 0, 1)), -1)
 
 
 def apply_conv(conv, x):
-    """Apply a one-output-channel, stride-1, 'same' Conv2D layer ``conv`` to ``x``.
-
-    1x1, k x 1 and 1 x k kernels go through ``shifted_conv`` (faster on CPU, same function); k x k kernels
-    through the layer itself: shifted copies along both axes and im2col patches were both slower there
-    (benchmarks/attention_micro.py).
-    """
-    if min(conv.kernel.shape[:2]) > 1:
+    """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed faster on CPU."""
+    if _plain_convs:
         return conv(x)
-    y = shifted_conv(x, conv.kernel, axes=(1, 2))
+    kernel = ops.cast(conv.kernel, x.dtype)
+    if max(kernel.shape[:2]) > 1:
+        y = batch_as_channels_conv(x, kernel)
+    else:  # 1x1: a matmul over the channel axis
+        y = ops.tensordot(x, ops.reshape(kernel, (-1, 1)), axes=[[3], [0]])
     return y + ops.cast(conv.bias, y.dtype) if conv.use_bias else y
 
 
 def apply_channel_conv1d(conv, pooled):
     """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate: ``conv`` (Conv1D, 'same', no bias) across the channels."""
-    gate = shifted_conv(ops.expand_dims(pooled, -1), conv.kernel, axes=(1,))  # (B, C, 1)
-    return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, pooled.shape[-1])))
+    k, channels = conv.kernel.shape[0], pooled.shape[-1]
+    if _plain_convs:
+        return ops.sigmoid(ops.reshape(conv(ops.expand_dims(pooled, -1)), (-1, 1, 1, channels)))
+    image = ops.reshape(pooled, (-1, 1, channels, 1))  # the descriptor as a 1 x C map: a (1, k) conv along C
+    gate = batch_as_channels_conv(image, ops.reshape(ops.cast(conv.kernel, pooled.dtype), (1, k, 1, 1)))
+    return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, channels)))
 
 
 def mean_max(x, axis):

@@ -44,18 +44,21 @@ class SeparableSqueezeExcite(AttentionLayer):
         "conv":  g_s = sigmoid(conv_{1 x k_s}(conv_{k_s x 1}(s)))   # separable k_s x k_s kernel, (B, H, W, 1)
         "axial": g_s = sigmoid(conv_{k_s}(mean_W s)) * sigmoid(conv_{k_s}(mean_H s))   # outer product H x W
 
-    Fusion: ``add``: y = x*g_c + x*g_s (as scSE); ``max``: y = x*max(g_c, g_s); ``mul``: y = x*g_c*g_s.
+    Fusion: ``mul``: y = x*g_c*g_s; ``add``: y = x*g_c + x*g_s (as scSE); ``max``: y = x*max(g_c, g_s).
+
+    Defaults (axial, mul) are the best of the six spatial x fusion combinations in the Fashion-MNIST ablation
+    (README "Fidelity to the papers"; benchmarks/results/ablation): evidence, not the paper's statement.
 
     Args:
-        spatial: "conv" (default) or "axial".
-        fusion: "add" (default), "max" or "mul".
+        spatial: "axial" (default) or "conv".
+        fusion: "mul" (default), "add" or "max".
         channel_kernel: odd int, or None for ECA's adaptive rule (3 at C=64, 5 at C=128..1024).
         spatial_kernel: odd int, or None for 7 (3 when the map is known to be <= 8 px on its shorter side).
         squeeze: "conv" (default) or "avgmax".
         residual_gate: start as an exact identity (see ``AttentionLayer``).
     """
 
-    def __init__(self, spatial="conv", fusion="add", channel_kernel=None, spatial_kernel=None,
+    def __init__(self, spatial="axial", fusion="mul", channel_kernel=None, spatial_kernel=None,
                  squeeze="conv", **kwargs):
         super().__init__(**kwargs)
         _check_choice("spatial", spatial, SPATIAL_VARIANTS)

@@ -64,8 +64,8 @@ SCSENET_SPACE = {
     "width": {"kind": "choice", "values": [0.5, 0.75, 1.0, 1.25], "default": 0.75},
     "stem": {"kind": "choice", "values": ["imagenet", "cifar"], "default": "imagenet"},
     "attention": {"kind": "choice", "values": attention_layers.names() + ["none"], "default": "scse"},
-    "scse_spatial": {"kind": "choice", "values": ["conv", "axial"], "default": "conv", "when": _SCSE},
-    "scse_fusion": {"kind": "choice", "values": ["add", "max", "mul"], "default": "add", "when": _SCSE},
+    "scse_spatial": {"kind": "choice", "values": ["conv", "axial"], "default": "axial", "when": _SCSE},
+    "scse_fusion": {"kind": "choice", "values": ["add", "max", "mul"], "default": "mul", "when": _SCSE},
     "scse_channel_kernel": {"kind": "choice", "values": [0, 3, 5, 7], "default": 0, "when": _SCSE},
     "scse_spatial_kernel": {"kind": "choice", "values": [0, 3, 5, 7], "default": 0, "when": _SCSE},
     **OPTIMIZER_SPACE,
@@ -350,8 +350,8 @@ class HyperSCSENet(SCSEHyperModel):
         width: {0.5, 0.75, 1.0, 1.25} (default 0.75)         width multiplier of every layer
         stem: {imagenet, cifar} (default imagenet)           stride-4 7x7+pool stem, or stride-1 3x3 stem
         attention: registered layers + "none" (default scse) attention in every unit ("none": SqueezeNext)
-        scse_spatial: {conv, axial}          (default conv)  \\
-        scse_fusion: {add, max, mul}         (default add)    | only when attention == "scse"
+        scse_spatial: {conv, axial}          (default axial) \\
+        scse_fusion: {add, max, mul}         (default mul)    | only when attention == "scse"
         scse_channel_kernel: {0, 3, 5, 7}    (default 0)      | 0 = the layer's rule (ECA k / 7, 3 on <= 8 px)
         scse_spatial_kernel: {0, 3, 5, 7}    (default 0)     /
         optimizer: {sgd, adamw} (default sgd); lr_sgd 0.01..0.5 log (0.1) | lr_adamw 3e-4..1e-2 log (2e-3)

@@ -29,7 +29,10 @@ def layers():
     from keras_scse import layers as L
     from keras_scse.layers import base, baselines
 
-    class SCSEDefinition(L.SeparableSqueezeExcite):
+    class SCSEDefinition(L.SeparableSqueezeExcite):  # conv/add, as the layer computed it before the speed work
+        def __init__(self):
+            super().__init__(spatial="conv", fusion="add")
+
         def attend(self, x, training=None):
             pooled = ops.expand_dims(ops.mean(x, axis=(1, 2)), -1)
             g_c = ops.sigmoid(ops.reshape(self.channel_conv(pooled), (-1, 1, 1, self.channels)))
@@ -67,8 +70,8 @@ def layers():
         ("cbam (definition: Keras Conv2D)", CBAMDefinition),
         ("cbam", L.CBAM),
         ("sc-se conv/add (definition: Keras convs, x*g_c + x*g_s)", SCSEDefinition),
-        ("sc-se conv/add", L.SeparableSqueezeExcite),
-        ("sc-se axial/add", lambda: L.SeparableSqueezeExcite(spatial="axial")),
+        ("sc-se conv/add", lambda: L.SeparableSqueezeExcite(spatial="conv", fusion="add")),
+        ("sc-se axial/mul (default)", L.SeparableSqueezeExcite),
         ("sca k=7 (definition: Keras Conv2D)", SCADefinition),
         ("sca (k=7, mul)", L.SpatialChannelAttention),
         ("sca (k=3, mul)", lambda: L.SpatialChannelAttention(kernel_size=3)),

@@ -81,7 +81,7 @@ def test_spaces_are_data_with_scsenet44_priors():
     row = applications.squeezenext.VARIANTS["SCSENet44"]
     assert tuple(kwargs["blocks"]) == row["blocks"] and kwargs["width"] == row["width"]
     assert kwargs["stem"] == "imagenet" and kwargs["attention"] == "scse"
-    assert kwargs["attention_kwargs"] == {"spatial": "conv", "fusion": "add", "channel_kernel": None,
+    assert kwargs["attention_kwargs"] == {"spatial": "axial", "fusion": "mul", "channel_kernel": None,
                                           "spatial_kernel": None}  # SeparableSqueezeExcite's own defaults
     assert set(tuning.SCSENET_SPACE["attention"]["values"]) == set(layers.names()) | {"none"}
     for space in (tuning.SCSENET_SPACE, tuning.SCARESNET_SPACE, tuning.SCAMOBILENETV2_SPACE):
@@ -127,7 +127,7 @@ def test_scsenet_builds_every_attention_at_the_small_extreme(attention):
     values = dict(tuning.defaults(hm.space), blocks_stage1=1, blocks_stage2=1, blocks_stage3=1, blocks_stage4=1,
                   width=0.5, stem="cifar", attention=attention, optimizer="adamw", lr_adamw=3e-4)
     if attention == "scse":
-        values.update(scse_spatial="axial", scse_fusion="mul", scse_channel_kernel=7, scse_spatial_kernel=3)
+        values.update(scse_spatial="conv", scse_fusion="max", scse_channel_kernel=7, scse_spatial_kernel=3)
     else:
         values = {k: v for k, v in values.items() if not k.startswith("scse_")}
     values.pop("lr_sgd", None)

@@ -1,6 +1,8 @@
 """What both exporters share: the exportability check, the serving signature, inputs for parity checks."""
 
+import os
 import re
+import time
 
 import keras
 import numpy as np
@@ -221,3 +223,21 @@ def prepare(model, sample, dynamic_batch, dynamic_spatial):
     spec = input_spec(model, dynamic_batch, dynamic_spatial, sample)
     function, names = serving_function(model, spec)
     return sample, spec, function, names
+
+
+def export_report(path, fmt, spec, names, atol, diffs, start, **extra):
+    """The report dict both exporters return (see ``to_onnx``); ``extra`` adds format-specific fields."""
+    return {
+        "path": os.path.abspath(path),
+        "format": fmt,
+        **extra,
+        "input_name": spec.name,
+        "input_shape": spec.shape.as_list(),
+        "input_dtype": spec.dtype.name,
+        "output_name": names[0] if len(names) == 1 else names,
+        "output_names": names,
+        "atol": atol,
+        "max_abs_diff": diffs,
+        "seconds": round(time.time() - start, 2),
+    }
+

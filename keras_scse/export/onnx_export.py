@@ -209,17 +209,4 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
         if sample is not None:
             cases.append(("sample", sample))
         diffs = parity(model, session, spec, names, cases, atol, path)
-    shape = spec.shape.as_list()
-    return {
-        "path": os.path.abspath(path),
-        "format": "onnx",
-        "opset": opset,
-        "input_name": spec.name,
-        "input_shape": shape,
-        "input_dtype": spec.dtype.name,
-        "output_name": names[0] if len(names) == 1 else names,
-        "output_names": names,
-        "atol": atol,
-        "max_abs_diff": diffs,
-        "seconds": round(time.time() - start, 2),
-    }
+    return common.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)

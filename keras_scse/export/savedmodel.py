@@ -53,16 +53,4 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
         if sample is not None:
             cases.append(("sample", sample))
         diffs = parity(model, None, spec, names, cases, atol, path, fmt="SavedModel", runner=runner)
-    return {
-        "path": os.path.abspath(path),
-        "format": "savedmodel",
-        "signature": "serving_default",
-        "input_name": spec.name,
-        "input_shape": spec.shape.as_list(),
-        "input_dtype": spec.dtype.name,
-        "output_name": names[0] if len(names) == 1 else names,
-        "output_names": names,
-        "atol": atol,
-        "max_abs_diff": diffs,
-        "seconds": round(time.time() - start, 2),
-    }
+    return common.export_report(path, "savedmodel", spec, names, atol, diffs, start, signature="serving_default")

@@ -232,7 +232,7 @@ def test_image_folder_errors(tmp_path):
     for i in range(5):
         write_png(str(one / "dogs" / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
     (one / "dogs" / "3.png").write_bytes(b"\x89PNG but truncated")
-    with pytest.raises(ValueError, match=r"Cannot read image .*dogs/3\.png"):
+    with pytest.raises(ValueError, match=r"1 of 10 image files .* cannot be read: .*dogs/3\.png"):
         data.load(str(one), "train", val_fraction=0.0, test_fraction=0.0)
     with pytest.raises(FileNotFoundError, match="not a folder of class sub-folders"):
         data.load(str(tmp_path / "typo"), "train")
@@ -405,3 +405,80 @@ def test_fashion_mnist_labels_out_of_range(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
     with pytest.raises(ValueError, match=r"labels 0\.\.11 but 10 classes"):
         data.load("fashion_mnist", "test")
+
+
+# ---------------------------------------------------------------- image folders: mixed channels, unreadable files
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """2 classes x 6 images of 6x6: one RGB, one RGBA (alpha 7), four grey; pixel value 10 * class + i."""
+    root = tmp_path / "mixed"
+    for c, name in enumerate(["a", "b"]):
+        for i in range(6):
+            channels = {0: 3, 1: 4}.get(i, 1)
+            pixels = np.full((6, 6, channels), 10 * c + i, np.uint8)
+            if channels == 4:
+                pixels[..., 3] = 7
+            write_png(str(root / name / f"{i}.png"), pixels)
+    return root
+
+
+def test_mixed_grey_rgb_rgba_folder_has_one_channel_count_in_every_split(mixed_folder):
+    """The default channel count is the whole folder's (3 here), not each split's: a split that happens to hold
+    only grey images used to come out with 1 channel, and the model trained on 3 failed on it."""
+    for seed in range(5):
+        for split in data.SPLITS:
+            ds, info = data.load(str(mixed_folder), split, seed=seed, val_fraction=0.2, test_fraction=0.2)
+            images, _ = collect(ds)
+            assert info.image_shape == (6, 6, 3) and images.shape[1:] == (6, 6, 3)
+    all_images, _ = collect(data.load(str(mixed_folder), "train", val_fraction=0.0, test_fraction=0.0)[0])
+    values = np.round(all_images * 255).astype(int)
+    ident = values[:, 0, 0, 0]
+    assert sorted(ident.tolist()) == [10 * c + i for c in range(2) for i in range(6)]
+    assert (values == ident[:, None, None, None]).all()  # grey replicated, alpha (7) dropped
+    grey, _ = collect(data.load(str(mixed_folder), "train", channels=1, val_fraction=0.0, test_fraction=0.0)[0])
+    assert grey.shape[1:] == (6, 6, 1) and (np.abs(np.round(grey * 255) - np.round(grey[:, :1, :1] * 255)) == 0).all()
+
+
+def test_grey_with_alpha_counts_as_grey(tmp_path):
+    for i in range(6):
+        write_png(str(tmp_path / "ab"[i % 2] / f"{i}.png"), np.full((4, 4, 1 + i % 2), 9, np.uint8))
+    _, info = data.load(str(tmp_path), "train", val_fraction=0.2, test_fraction=0.2)
+    assert info.image_shape == (4, 4, 1)
+
+
+def test_unreadable_files_are_all_listed_up_front_or_skipped(tmp_path):
+    for i in range(10):
+        write_png(str(tmp_path / "ab"[i % 2] / f"{i}.png"), np.full((4, 4, 3), i, np.uint8))
+    (tmp_path / "a" / "broken.png").write_bytes(b"\x89PNG but truncated")
+    (tmp_path / "b" / "notes.jpg").write_text("not a jpeg")
+    # the validation split is loaded first: the list still names the files of every split
+    with pytest.raises(ValueError) as caught:
+        data.load(str(tmp_path), "validation", val_fraction=0.2, test_fraction=0.2)
+    message = str(caught.value)
+    assert message.startswith("2 of 12 image files") and "a/broken.png" in message and "b/notes.jpg" in message
+    assert "skip_unreadable=True" in message and "--skip-unreadable" in message
+    seen = set()
+    for split in data.SPLITS:
+        with pytest.warns(UserWarning, match="Skipping 2 unreadable image files"):
+            ds, info = data.load(str(tmp_path), split, val_fraction=0.2, test_fraction=0.2, skip_unreadable=True)
+        ids_ = ids(collect(ds)[0])
+        assert not ids_ & seen
+        seen |= ids_
+    assert seen == set(range(10))
+
+
+def test_decoding_shows_progress(mixed_folder, capsys):
+    data.load(str(mixed_folder), "train", val_fraction=0.2, test_fraction=0.2)
+    assert "decoding mixed" in capsys.readouterr().err
+
+
+def test_bad_sizes_and_batch_sizes(image_folder):
+    for size in (0, -5, (4, 0)):
+        with pytest.raises(ValueError, match="`image_size` must be a positive int"):
+            data.load(str(image_folder), "train", image_size=size)
+    for batch in (0, -4, 2.5):
+        with pytest.raises(ValueError, match="`batch_size` must be a positive integer"):
+            data.load(str(image_folder), "train", batch_size=batch)
+    with pytest.raises(ValueError, match="`channels` must be 1, 3 or None"):
+        data.load(str(image_folder), "train", channels=4)

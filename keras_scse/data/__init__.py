@@ -13,6 +13,8 @@ local Fashion-MNIST by a permutation with a fixed ``seed``, TFDS datasets by con
 import dataclasses
 import gzip
 import os
+import re
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -149,28 +151,82 @@ def folder_files(path):
     return np.array(files), np.array(labels, np.int32), tuple(classes)
 
 
-def decode_checked(path):
-    """Decode one image file, or ValueError naming it."""
+def progress(items, desc):
+    """Iterate ``items`` with a progress bar on stderr: tqdm if installed, else a Keras Progbar."""
     try:
-        return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-        raise ValueError(f"Cannot read image {path!r}: {e.message.splitlines()[0]}. Remove or replace it.") from None
+        from tqdm.auto import tqdm
+    except ImportError:
+        import keras
+
+        bar = keras.utils.Progbar(len(items), unit_name="file")
+        for i, item in enumerate(items):
+            yield item
+            bar.update(i + 1)
+        return
+    yield from tqdm(items, desc=desc, unit="file", leave=False)
 
 
-def folder_spec(files, channels, image_size, source):
-    """Decode every file once (a corrupt one fails here, named, not mid-epoch) and pick the static image shape:
-    ``channels`` or 1 if all images are grayscale else 3; the common size, unless ``image_size`` is given."""
-    shapes = {}
-    for path in files:
-        shapes[path] = tuple(decode_checked(path).shape)
+_decoded = {}  # (path, size, mtime) -> image shape or the reason it cannot be read: each file is decoded once
+
+
+def image_shape(path):
+    """(H, W, C) of an image file as stored, or the reason it cannot be read (a str)."""
+    try:
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in _decoded:
+            image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+            _decoded[key] = tuple(image.shape)
+        return _decoded[key]
+    except tf.errors.OpError as e:  # not an image, truncated, unsupported: TensorFlow's reason, without op names
+        first = e.message.splitlines()[0] if e.message else ""
+        reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*", "", first)
+        return reason or type(e).__name__
+    except OSError as e:
+        return str(e)
+
+
+def folder_spec(files, labels, channels, image_size, source, skip_unreadable=False, shown=20):
+    """Decode every file of the folder once, before any split is carved (so all splits agree), and pick the
+    static image shape: ``channels``, or 1 if all images are grayscale else 3; the common size, unless
+    ``image_size`` is given. Unreadable files are all listed (ValueError), or left out with
+    ``skip_unreadable``. Returns (files, labels, channels, (H, W))."""
+    shapes, bad = {}, {}
+    for path in progress(files, f"decoding {os.path.basename(os.path.normpath(source))}"):
+        shape = image_shape(path)
+        (shapes if isinstance(shape, tuple) else bad)[path] = shape
+    if bad:
+        listed = "; ".join(f"{path} ({reason})" for path, reason in list(bad.items())[:shown])
+        more = f"; and {len(bad) - shown} more" if len(bad) > shown else ""
+        if not skip_unreadable:
+            raise ValueError(f"{len(bad)} of {len(files)} image files in {source!r} cannot be read: {listed}{more}. "
+                             "Remove or replace them, or skip them (skip_unreadable=True; keras-scse train "
+                             "--skip-unreadable).")
+        warnings.warn(f"Skipping {len(bad)} unreadable image files in {source!r}: {listed}{more}.", stacklevel=3)
+        keep = np.array([path not in bad for path in files], bool)
+        files, labels = files[keep], labels[keep]
+    if not len(files):
+        raise ValueError(f"None of the image files in {source!r} can be read.")
     if channels is None:
-        channels = 1 if all(s[2] == 1 for s in shapes.values()) else 3
+        channels = 1 if all(s[2] <= 2 for s in shapes.values()) else 3  # grey (with or without alpha)
     sizes = {s[:2] for s in shapes.values()}
     if image_size is None and len(sizes) > 1:
         examples = {s[:2]: p for p, s in shapes.items()}
         raise ValueError(f"Images in {source!r} have different sizes ({len(sizes)} sizes, e.g. "
                          f"{[(p, s) for s, p in list(examples.items())[:2]]}); give image_size to resize them.")
-    return channels, (tuple(image_size) if image_size is not None else sizes.pop())
+    return files, labels, channels, (tuple(image_size) if image_size is not None else sizes.pop())
+
+
+def to_channels(image, channels):
+    """A decoded image with 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels, known only when the
+    graph runs, as ``channels`` (1 or 3) channels; alpha is dropped."""
+    colour = tf.shape(image)[-1] >= 3
+    if channels == 1:
+        image = tf.cond(colour, lambda: tf.image.rgb_to_grayscale(image[..., :3]), lambda: image[..., :1])
+    else:
+        image = tf.cond(colour, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3]))
+    image.set_shape([None, None, channels])
+    return image
 
 
 # ---------------------------------------------------------------- the common pipeline
@@ -219,7 +275,7 @@ def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=F
 
 def load(source, split="train", image_size=None, channels=None, batch_size=128, shuffle=None, augment=False,
          val_fraction=0.1, test_fraction=0.1, seed=0, data_dir=None, cache=True, limit=None, class_names=None,
-         drop_remainder=False):
+         drop_remainder=False, skip_unreadable=False):
     """One split of a dataset as a batched tf.data pipeline, and its DataInfo.
 
     Args:
@@ -233,11 +289,19 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         data_dir: TFDS data folder. limit: keep the first N examples of the split (quick runs).
         class_names: names of the classes of an (images, labels) source (default "0", "1", ...).
         drop_remainder: drop a last, partial batch (one traced shape less; only if >= 1 full batch remains).
+        skip_unreadable: image folders: leave out files that cannot be decoded (with a warning listing them);
+            by default they are all listed in a ValueError before anything else happens.
     """
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {list(SPLITS)}; received {split!r}.")
     if image_size is not None:
         image_size = (int(image_size), int(image_size)) if np.isscalar(image_size) else tuple(image_size)
+        if len(image_size) != 2 or min(image_size) < 1:
+            raise ValueError(f"`image_size` must be a positive int or (height, width); received {image_size!r}.")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"`channels` must be 1, 3 or None (keep the source's); received channels={channels!r}.")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer; received batch_size={batch_size!r}.")
     shuffle = split == "train" if shuffle is None else shuffle
     carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
@@ -258,13 +322,15 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         ds = tf.data.Dataset.from_tensor_slices((x, y))
     elif isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
         files, labels, class_names = folder_files(os.fspath(source))
+        files, labels, channels, size = folder_spec(files, labels, channels, image_size, os.fspath(source),
+                                                    skip_unreadable)
         idx = carve(len(files), split, val_fraction, test_fraction, seed, has_test=False)
         files, y = files[idx], labels[idx]
         name = os.path.basename(os.path.normpath(source))
-        channels, size = folder_spec(files, channels, image_size, os.fspath(source))
 
         def read(path, label):
-            image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+            image = to_channels(tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False),
+                                channels)
             if image_size is None:  # all one size (checked): make it static, as models need
                 image = tf.ensure_shape(image, (*size, channels))
             return image, label

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import os
 import shutil
 import tempfile
@@ -65,6 +66,7 @@ class TrainConfig:
     cpu_devices: object = None
     steps_per_execution: int = 1
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    skip_unreadable: bool = False  # image folders: leave out files that cannot be decoded (default: list them, stop)
 
     def resolved_recipe(self):
         recipe = dict(RECIPES[self.recipe])
@@ -227,7 +229,7 @@ def load_splits(config, channels, image_size):
     from keras_scse import data
 
     common = dict(image_size=image_size, channels=channels, batch_size=config.batch_size, seed=config.seed,
-                  val_fraction=config.val_fraction, data_dir=config.data_dir)
+                  val_fraction=config.val_fraction, data_dir=config.data_dir, skip_unreadable=config.skip_unreadable)
     # full batches only: one traced shape for the train step, and equal batches on every replica
     train_ds, info = data.load(config.dataset, "train", augment=config.augment, limit=config.limit,
                                drop_remainder=True, **common)
@@ -243,6 +245,10 @@ def train(config, fresh=False, resume=False, verbose="auto", callbacks=()):
     (without it, a checkpoint is used when there is one). callbacks: extra Keras callbacks, run after the
     built-in ones (so the checkpoint is restored when their on_train_begin runs).
     """
+    for arg in ("epochs", "batch_size"):
+        value = getattr(config, arg)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"`{arg}` must be a positive integer; received {arg}={value!r}.")
     started = time.time()
     strategy = select_strategy(config.cpu_devices)  # first: MultiWorker must exist before other TF work
     precision = set_precision(config.mixed_precision)

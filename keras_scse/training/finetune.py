@@ -7,6 +7,7 @@ differs from the checkpoint's, the first conv is adapted (``weights.adapt_input_
 
 import csv
 import math
+import numbers
 import os
 import time
 
@@ -34,6 +35,12 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
     (the baseline of a transfer comparison). Returns metrics (also run_dir/metrics.json, history.csv,
     curves.png, model.keras).
     """
+    for arg, value in (("head_epochs", head_epochs), ("full_epochs", full_epochs)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"`{arg}` must be an integer >= 0; received {arg}={value!r}.")
+    if head_epochs + full_epochs == 0:
+        raise ValueError("head_epochs=0 and full_epochs=0 leave nothing to train; give at least one epoch "
+                         "(head_epochs trains the new head, full_epochs all layers).")
     started = time.time()
     keras.utils.set_random_seed(seed)
     os.makedirs(run_dir, exist_ok=True)

@@ -2,8 +2,10 @@
 
 import argparse
 import json
+import math
 import os
 import sys
+import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
@@ -49,8 +51,8 @@ def cmd_train(args):
         warmup_epochs=args.warmup_epochs, augment=not args.no_augment, val_fraction=args.val_fraction,
         seed=args.seed, limit=args.limit, data_dir=args.data_dir, jit_compile=args.jit_compile,
         mixed_precision=args.mixed_precision, cpu_devices=args.cpu_devices,
-        steps_per_execution=args.steps_per_execution,
-        model_kwargs=json.loads(args.model_kwargs) if args.model_kwargs else {},
+        steps_per_execution=args.steps_per_execution, model_kwargs=args.model_kwargs or {},
+        skip_unreadable=args.skip_unreadable,
     )
     training.train(config, fresh=args.fresh, resume=args.resume, verbose=args.verbose)
     return 0
@@ -72,8 +74,7 @@ def cmd_tune(args):
         channels=args.channels, limit=args.limit, val_limit=args.val_limit, batch_size=args.batch_size,
         max_params=args.max_params, max_macs=args.max_macs, seed=args.seed, overwrite=args.overwrite,
         augment=args.augment, patience=args.patience, jit_compile=args.jit_compile, cpu_devices=args.cpu_devices,
-        fixed=json.loads(args.fixed) if args.fixed else None,
-        space_overrides=json.loads(args.space_overrides) if args.space_overrides else None,
+        fixed=args.fixed, space_overrides=args.space_overrides,
         data_dir=args.data_dir, report_only=args.report_only, verbose=args.verbose,
     )
     return 0 if result is not None else 1
@@ -90,22 +91,15 @@ def cmd_export(args):
         model = keras.saving.load_model(args.model_path, compile=False)
         stem = os.path.splitext(args.model_path)[0]
     else:
-        if args.channels is not None and args.input_size is None:
-            print("--channels needs --input-size (an int, or 'any' for any height/width)", file=sys.stderr)
-            return 2
-        size = None if args.input_size in (None, "any") else int(args.input_size)
+        size = None if args.input_size in (None, "any") else args.input_size
         shape = None if args.input_size is None else (size, size, args.channels or 3)
         model = applications.get_model(args.model, input_shape=shape, classes=args.classes)
         stem = args.model.lower()
     output = args.output or (f"{stem}.onnx" if args.format == "onnx" else f"{stem}_savedmodel")
-    try:
-        if args.format == "onnx":
-            report = export.to_onnx(model, output, opset=args.opset, check=not args.no_check, atol=args.atol)
-        else:
-            report = export.to_savedmodel(model, output, check=not args.no_check, atol=args.atol)
-    except (ValueError, export.ExportError) as error:
-        print(f"export failed: {error}", file=sys.stderr)
-        return 1
+    if args.format == "onnx":
+        report = export.to_onnx(model, output, opset=args.opset, check=not args.no_check, atol=args.atol)
+    else:
+        report = export.to_savedmodel(model, output, check=not args.no_check, atol=args.atol)
     diffs = ", ".join(f"{k} {v:.2e}" for k, v in report["max_abs_diff"].items()) or "not checked"
     kind = f"onnx, opset {args.opset}" if args.format == "onnx" else "savedmodel, signature serving_default"
     print(f"wrote {report['path']} ({kind})")
@@ -131,9 +125,8 @@ def cmd_bench(args):
     from keras_scse.bench import FIELDS, BenchConfig, run
 
     if args.model not in applications.list_models():
-        print(f"Unknown model {args.model!r}; see `keras-scse models`.", file=sys.stderr)
-        return 2
-    kwargs = json.loads(args.model_kwargs) if args.model_kwargs else {}
+        raise ValueError(f"Unknown model {args.model!r}; see `keras-scse models`.")
+    kwargs = args.model_kwargs or {}
     common = dict(model=args.model, channels=args.channels, classes=args.classes, steps=args.steps,
                   repeats=args.repeats, warmup=args.warmup, model_kwargs=kwargs)
     configs = []
@@ -170,8 +163,90 @@ def cmd_bench(args):
     return 0
 
 
+# ---------------------------------------------------------------- argument types: check at the edge, say how to fix
+
+def integer(text, low, what):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"got {text!r}; give {what}")
+    return value
+
+
+def positive_int(text):
+    return integer(text, 1, "a positive integer (1, 2, ...)")
+
+
+def non_negative_int(text):
+    return integer(text, 0, "an integer >= 0")
+
+
+def real(text, ok, what):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"got {text!r}; give {what}")
+    return value
+
+
+def positive_float(text):
+    return real(text, lambda v: v > 0, "a number > 0, e.g. 0.1 or 1e-3")
+
+
+def non_negative_float(text):
+    return real(text, lambda v: v >= 0, "a number >= 0, e.g. 0 or 5e-4")
+
+
+def fraction(text):
+    return real(text, lambda v: 0 < v < 1, "a fraction between 0 and 1 (exclusive), e.g. 0.1")
+
+
+def smoothing(text):
+    return real(text, lambda v: 0 <= v < 1, "a number in [0, 1), e.g. 0.1")
+
+
+def json_object(text):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid JSON ({error}); give an object such as "
+                                         "'{\"attention\": \"sca\"}' (keys and strings in double quotes)") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"got {text!r}; give a JSON object such as '{{\"attention\": \"sca\"}}'")
+    return value
+
+
+def size_or_any(text):
+    return "any" if text.lower() == "any" else integer(text, 1, "a positive integer (SIZE x SIZE) or 'any'")
+
+
+def verbosity(text):
+    if text == "auto" or text in ("0", "1", "2"):
+        return text if text == "auto" else int(text)
+    raise argparse.ArgumentTypeError(f"got {text!r}; give auto, 0, 1 or 2")
+
+
+def keras_file(path):
+    """A path to an existing .keras model file (a zip archive, as ``model.save`` writes)."""
+    if not os.path.exists(path):
+        raise argparse.ArgumentTypeError(f"{path!r} does not exist; give a .keras file, e.g. runs/<run>/best.keras")
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{path!r} is a folder; give a .keras file, e.g. runs/<run>/best.keras")
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise argparse.ArgumentTypeError(f"{path!r} is not a Keras model file (.keras files are zip archives "
+                                         "written by model.save); give a saved model, e.g. runs/<run>/best.keras")
+    return path
+
+
 def jit_value(text):
-    return {"auto": "auto", "true": True, "on": True, "false": False, "off": False}[text.lower()]
+    values = {"auto": "auto", "true": True, "on": True, "false": False, "off": False}
+    if text.lower() not in values:
+        raise argparse.ArgumentTypeError(f"got {text!r}; give auto, true or false")
+    return values[text.lower()]
 
 
 def on_off(text):
@@ -180,8 +255,18 @@ def on_off(text):
     return text.lower() == "on"
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``keras-scse: error: ...``, with exit status 2."""
+
+    def error(self, message):
+        command = self.prog.split(" ", 1)[1:]  # "keras-scse train" -> ["train"]
+        help_hint = f"keras-scse {command[0]} --help" if command else "keras-scse --help"
+        self.exit(2, f"keras-scse: error: {message} (see {help_hint})\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="keras-scse", description="Small attention CNNs (SC-SENet, SCA) for Keras 3.")
+    parser = Parser(prog="keras-scse", description="Small attention CNNs (SC-SENet, SCA) for Keras 3.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("info", help="versions, devices, registered models and attention layers").set_defaults(func=cmd_info)
@@ -189,13 +274,13 @@ def build_parser():
     models = sub.add_parser("models", help="list registered models (wildcards), optionally with their costs")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'SCSE*'")
     models.add_argument("--costs", action="store_true", help="build each model and print params and MACs")
-    models.add_argument("--classes", type=int, default=1000)
-    models.add_argument("--input-size", type=int, default=None, help="default: each model's default size")
+    models.add_argument("--classes", type=positive_int, default=1000)
+    models.add_argument("--input-size", type=positive_int, default=None, help="default: each model's default size")
     models.set_defaults(func=cmd_models)
 
     demo = sub.add_parser("demo", help="build SCSENet44, print its costs, train briefly on real Fashion-MNIST")
-    demo.add_argument("--epochs", type=int, default=3)
-    demo.add_argument("--limit", type=int, default=6000, help="training images to use")
+    demo.add_argument("--epochs", type=positive_int, default=3)
+    demo.add_argument("--limit", type=positive_int, default=6000, help="training images to use")
     demo.add_argument("--run-dir", default="runs/demo")
     demo.set_defaults(func=cmd_demo)
 
@@ -209,31 +294,33 @@ def build_parser():
     tr.add_argument("--dataset", default="fashion_mnist",
                     help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) or an image "
                          "folder with one sub-folder per class")
-    tr.add_argument("--epochs", type=int, default=10)
-    tr.add_argument("--batch-size", type=int, default=128, help="global batch size, split over replicas")
-    tr.add_argument("--image-size", type=int, default=None, help="resize images to SIZE x SIZE (default: as stored)")
-    tr.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert images to 1 or 3 channels")
+    tr.add_argument("--epochs", type=positive_int, default=10)
+    tr.add_argument("--batch-size", type=positive_int, default=128, help="global batch size, split over replicas")
+    tr.add_argument("--image-size", type=positive_int, default=None, help="resize images to SIZE x SIZE (default: as stored)")
+    tr.add_argument("--channels", type=positive_int, choices=(1, 3), default=None, help="convert images to 1 or 3 channels")
     tr.add_argument("--recipe", choices=("sgd", "adamw"), default="sgd",
                     help="optimiser recipe (cosine schedule with warm-up, label smoothing, weight decay)")
-    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: recipe's, scaled by batch/256)")
-    tr.add_argument("--weight-decay", type=float, default=None)
-    tr.add_argument("--label-smoothing", type=float, default=None)
-    tr.add_argument("--warmup-epochs", type=float, default=None)
+    tr.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: recipe's, scaled by batch/256)")
+    tr.add_argument("--weight-decay", type=non_negative_float, default=None)
+    tr.add_argument("--label-smoothing", type=smoothing, default=None)
+    tr.add_argument("--warmup-epochs", type=non_negative_float, default=None)
     tr.add_argument("--no-augment", action="store_true", help="turn off flip + padded random crop")
-    tr.add_argument("--val-fraction", type=float, default=0.1, help="validation share carved from train")
-    tr.add_argument("--limit", type=int, default=None, help="use only the first N training images")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--val-fraction", type=fraction, default=0.1, help="validation share carved from train")
+    tr.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
+    tr.add_argument("--seed", type=non_negative_int, default=0)
+    tr.add_argument("--skip-unreadable", action="store_true",
+                    help="image folders: leave out files that cannot be decoded (default: stop and list them)")
     tr.add_argument("--data-dir", default=None, help="TFDS data folder")
     tr.add_argument("--run-dir", default=None, help="output folder (default runs/<model>-<dataset>)")
     tr.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
     tr.add_argument("--resume", action="store_true", help="require a checkpoint to continue from")
     tr.add_argument("--jit-compile", type=jit_value, default="auto", help="auto (default), true or false (XLA)")
     tr.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU only)")
-    tr.add_argument("--cpu-devices", type=int, default=None,
+    tr.add_argument("--cpu-devices", type=positive_int, default=None,
                     help="split the CPU into N logical devices and train with MirroredStrategy over them")
-    tr.add_argument("--steps-per-execution", type=int, default=1)
-    tr.add_argument("--model-kwargs", default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
-    tr.add_argument("--verbose", default="auto", help="Keras fit verbosity: auto, 0, 1, 2")
+    tr.add_argument("--steps-per-execution", type=positive_int, default=1)
+    tr.add_argument("--model-kwargs", type=json_object, default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
+    tr.add_argument("--verbose", type=verbosity, default="auto", help="Keras fit verbosity: auto, 0, 1, 2")
     tr.set_defaults(func=cmd_train)
 
     ft = sub.add_parser(
@@ -244,16 +331,16 @@ def build_parser():
     ft.add_argument("--model", default="SCSENet44")
     ft.add_argument("--weights", default="fashion_mnist", help="registered name, a .weights.h5 path, or 'none'")
     ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
-    ft.add_argument("--head-epochs", type=int, default=2)
-    ft.add_argument("--full-epochs", type=int, default=8)
-    ft.add_argument("--batch-size", type=int, default=64)
-    ft.add_argument("--lr", type=float, default=None, help="head-stage learning rate (full stage: /10)")
-    ft.add_argument("--image-size", type=int, default=None)
-    ft.add_argument("--channels", type=int, choices=(1, 3), default=None)
-    ft.add_argument("--limit", type=int, default=None)
-    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--head-epochs", type=non_negative_int, default=2)
+    ft.add_argument("--full-epochs", type=non_negative_int, default=8)
+    ft.add_argument("--batch-size", type=positive_int, default=64)
+    ft.add_argument("--lr", type=positive_float, default=None, help="head-stage learning rate (full stage: /10)")
+    ft.add_argument("--image-size", type=positive_int, default=None)
+    ft.add_argument("--channels", type=positive_int, choices=(1, 3), default=None)
+    ft.add_argument("--limit", type=positive_int, default=None)
+    ft.add_argument("--seed", type=non_negative_int, default=0)
     ft.add_argument("--run-dir", default=None)
-    ft.add_argument("--verbose", default="auto")
+    ft.add_argument("--verbose", type=verbosity, default="auto")
     ft.set_defaults(func=cmd_finetune)
 
     tu = sub.add_parser(
@@ -265,47 +352,47 @@ def build_parser():
     tu.add_argument("--hypermodel", default="scsenet", choices=("scsenet", "scaresnet", "scamobilenetv2"))
     tu.add_argument("--dataset", default="fashion_mnist", help="as for train")
     tu.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
-    tu.add_argument("--max-trials", type=int, default=10, help="total trials, rejected ones included (not hyperband)")
-    tu.add_argument("--epochs", type=int, default=3, help="epochs per trial (hyperband: max epochs)")
+    tu.add_argument("--max-trials", type=positive_int, default=10, help="total trials, rejected ones included (not hyperband)")
+    tu.add_argument("--epochs", type=positive_int, default=3, help="epochs per trial (hyperband: max epochs)")
     tu.add_argument("--directory", default="runs/tune")
     tu.add_argument("--project-name", default=None, help="default <hypermodel>_<dataset>")
-    tu.add_argument("--image-size", type=int, default=None)
-    tu.add_argument("--channels", type=int, choices=(1, 3), default=None)
-    tu.add_argument("--limit", type=int, default=None, help="use only the first N training images")
-    tu.add_argument("--val-limit", type=int, default=None, help="use only the first N validation images")
-    tu.add_argument("--batch-size", type=int, default=128)
-    tu.add_argument("--max-params", type=float, default=None, help="reject bigger models before training, e.g. 1e6")
-    tu.add_argument("--max-macs", type=float, default=None, help="reject models with more MACs per image")
-    tu.add_argument("--seed", type=int, default=0)
+    tu.add_argument("--image-size", type=positive_int, default=None)
+    tu.add_argument("--channels", type=positive_int, choices=(1, 3), default=None)
+    tu.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
+    tu.add_argument("--val-limit", type=positive_int, default=None, help="use only the first N validation images")
+    tu.add_argument("--batch-size", type=positive_int, default=128)
+    tu.add_argument("--max-params", type=positive_float, default=None, help="reject bigger models before training, e.g. 1e6")
+    tu.add_argument("--max-macs", type=positive_float, default=None, help="reject models with more MACs per image")
+    tu.add_argument("--seed", type=non_negative_int, default=0)
     tu.add_argument("--overwrite", action="store_true", help="delete the project and start over")
     tu.add_argument("--augment", action="store_true", help="flip + padded random crop during trials")
-    tu.add_argument("--patience", type=int, default=3, help="EarlyStopping patience (epochs) on val_accuracy")
-    tu.add_argument("--fixed", default=None, help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
-    tu.add_argument("--space-overrides", default=None, help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", '
+    tu.add_argument("--patience", type=non_negative_int, default=3, help="EarlyStopping patience (epochs) on val_accuracy")
+    tu.add_argument("--fixed", type=json_object, default=None, help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
+    tu.add_argument("--space-overrides", type=json_object, default=None, help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", '
                     '"values": [0.5, 0.75]}}\'')
     tu.add_argument("--jit-compile", type=jit_value, default="auto")
-    tu.add_argument("--cpu-devices", type=int, default=None)
+    tu.add_argument("--cpu-devices", type=positive_int, default=None)
     tu.add_argument("--data-dir", default=None, help="TFDS data folder")
     tu.add_argument("--report-only", action="store_true",
                     help="run no trial: write the results of the trials done so far")
-    tu.add_argument("--verbose", default="1", help="Keras fit verbosity: 0, 1, 2")
+    tu.add_argument("--verbose", type=verbosity, default="1", help="Keras fit verbosity: 0, 1, 2")
     tu.set_defaults(func=cmd_tune)
     ex = sub.add_parser(
         "export", help="export a trained or registered model to ONNX or a SavedModel, checking parity with Keras",
         description="Export a .keras model (e.g. a run's best.keras) or a registered model with random weights "
                     "to ONNX (tf2onnx, checked with onnxruntime) or a TF Serving SavedModel (reloaded and checked).")
     src = ex.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model-path", help="a .keras file, e.g. runs/<run>/best.keras")
+    src.add_argument("--model-path", type=keras_file, help="a .keras file, e.g. runs/<run>/best.keras")
     src.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
     ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx")
     ex.add_argument("--output", default=None, help="output file (.onnx) or folder (savedmodel); default: next to "
                     "--model-path, or <model>.onnx / <model>_savedmodel")
-    ex.add_argument("--opset", type=int, default=17, help="ONNX opset")
-    ex.add_argument("--atol", type=float, default=1e-4, help="largest allowed |exported - keras| difference")
+    ex.add_argument("--opset", type=positive_int, default=17, help="ONNX opset")
+    ex.add_argument("--atol", type=non_negative_float, default=1e-4, help="largest allowed |exported - keras| difference")
     ex.add_argument("--no-check", action="store_true", help="skip the parity check")
-    ex.add_argument("--input-size", default=None, help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
-    ex.add_argument("--channels", type=int, default=None, help="with --model: input channels (default 3)")
-    ex.add_argument("--classes", type=int, default=1000, help="with --model: classifier outputs")
+    ex.add_argument("--input-size", type=size_or_any, default=None, help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
+    ex.add_argument("--channels", type=positive_int, default=None, help="with --model: input channels (default 3)")
+    ex.add_argument("--classes", type=positive_int, default=1000, help="with --model: classifier outputs")
     ex.set_defaults(func=cmd_export)
 
     be = sub.add_parser(
@@ -315,30 +402,75 @@ def build_parser():
                     "--warmup untimed steps; each configuration runs in a fresh process so peak memory is its own. "
                     "MACs are multiply-accumulates per image (what papers call FLOPs).")
     be.add_argument("--model", default="SCSENet44", help="registered model name")
-    be.add_argument("--input-size", type=int, nargs="+", default=[32], help="one or more sizes (SIZE x SIZE)")
-    be.add_argument("--batch-size", type=int, nargs="+", default=[32], help="one or more batch sizes")
-    be.add_argument("--channels", type=int, default=3)
-    be.add_argument("--classes", type=int, default=10)
+    be.add_argument("--input-size", type=positive_int, nargs="+", default=[32], help="one or more sizes (SIZE x SIZE)")
+    be.add_argument("--batch-size", type=positive_int, nargs="+", default=[32], help="one or more batch sizes")
+    be.add_argument("--channels", type=positive_int, default=3)
+    be.add_argument("--classes", type=positive_int, default=10)
     be.add_argument("--xla", type=on_off, nargs="+", default=[False], metavar="{off,on}", help="XLA off (default), on, or both: --xla off on")
     be.add_argument("--onnx", action="store_true", help="also time ONNX Runtime inference of the tf2onnx export")
     be.add_argument("--inference-only", action="store_true")
-    be.add_argument("--steps", type=int, default=5, help="steps per timed block")
-    be.add_argument("--repeats", type=int, default=5, help="timed blocks (the median is reported)")
-    be.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing, compilation)")
-    be.add_argument("--model-kwargs", default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
+    be.add_argument("--steps", type=positive_int, default=5, help="steps per timed block")
+    be.add_argument("--repeats", type=positive_int, default=5, help="timed blocks (the median is reported)")
+    be.add_argument("--warmup", type=non_negative_int, default=2, help="untimed steps first (tracing, compilation)")
+    be.add_argument("--model-kwargs", type=json_object, default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
     be.add_argument("--json", action="store_true", help="print rows as JSON lines instead of a table")
     be.add_argument("--output", default=None, help="also write the rows to this file: CSV if it ends in .csv, "
                     "else JSON lines")
     be.add_argument("--in-process", action="store_true", help="measure in this process (faster; memory is shared)")
     be.set_defaults(func=cmd_bench)
+    for command in sub.choices.values():  # --debug also after the command; SUPPRESS keeps the top-level value
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show Python tracebacks of errors")
+    parser.commands = sub.choices
     return parser
 
 
+def check(parser, args):
+    """Checks that involve more than one argument; a failure is a parser error (one line, exit status 2)."""
+    parser = parser.commands[args.command]
+    if args.command == "finetune" and args.head_epochs + args.full_epochs == 0:
+        parser.error("--head-epochs 0 and --full-epochs 0 leave nothing to train; give at least one epoch")
+    if args.command == "train" and args.fresh and args.resume:
+        parser.error("--fresh (delete the run and start over) and --resume (continue it) contradict; give one")
+    if args.command == "export" and args.channels is not None and args.input_size is None:
+        parser.error("--channels needs --input-size (an int, or 'any' for any height/width)")
+
+
+def parse_args(argv=None):
+    """The parsed and checked arguments, or SystemExit(2) after one line ``keras-scse: error: ...``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check(parser, args)
+    return args
+
+
+def one_line(text, limit=1000):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if getattr(args, "verbose", None) not in (None, "auto"):
-        args.verbose = int(args.verbose)
-    return args.func(args) or 0
+    """Run the command; errors print one line (``keras-scse: error: ...``) unless --debug, which re-raises.
+
+    Exit status: 0 done, 2 the input was wrong (bad arguments, data, files: ValueError, OSError), 1 another error.
+    """
+    args = parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("keras-scse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        if isinstance(error, (ValueError, OSError)):
+            print(f"keras-scse: error: {one_line(error)}", file=sys.stderr)
+            return 2
+        print(f"keras-scse: error: {type(error).__name__}: {one_line(error)} (--debug shows the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ class AttentionLayer(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = input_shape[-1]
-        if channels is None:
+        if not channels:
             raise ValueError(
-                f"{type(self).__name__} needs a static channel count; received input_shape={input_shape}. "
+                f"{type(self).__name__} needs a static channel count >= 1; received input_shape={input_shape}. "
                 "Give the channel axis a fixed size (channels_last: (batch, height, width, channels))."
             )
         self.channels = int(channels)
@@ -54,6 +54,12 @@ class AttentionLayer(keras.layers.Layer):
         raise NotImplementedError
 
     def call(self, x, training=None):
+        if not keras.backend.is_float_dtype(x.dtype):
+            raise ValueError(f"{type(self).__name__} needs a floating-point map; received dtype {x.dtype}. Cast it "
+                             "first, e.g. keras.ops.cast(x, 'float32') (images scaled to [0, 1]).")
+        if 0 in x.shape:
+            raise ValueError(f"{type(self).__name__} got an empty map, shape {tuple(x.shape)}; every axis needs "
+                             "size >= 1.")
         y = self.attend(x, training=training)
         if self.residual_gate:
             y = x + ops.cast(self.gamma, x.dtype) * (y - x)

@@ -3,6 +3,7 @@ in the same pipeline; splits are disjoint and cover the data; bad input fails ea
 
 import gzip
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -232,7 +233,7 @@ def test_image_folder_errors(tmp_path):
     for i in range(5):
         write_png(str(one / "dogs" / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
     (one / "dogs" / "3.png").write_bytes(b"\x89PNG but truncated")
-    with pytest.raises(ValueError, match=r"1 of 10 image files .* cannot be read: .*dogs/3\.png"):
+    with pytest.raises(ValueError, match=r"1 of 10 image files .* cannot be read; .*dogs/3\.png"):
         data.load(str(one), "train", val_fraction=0.0, test_fraction=0.0)
     with pytest.raises(FileNotFoundError, match="not a folder of class sub-folders"):
         data.load(str(tmp_path / "typo"), "train")
@@ -468,9 +469,22 @@ def test_unreadable_files_are_all_listed_up_front_or_skipped(tmp_path):
     assert seen == set(range(10))
 
 
-def test_decoding_shows_progress(mixed_folder, capsys):
+def test_decoding_shows_progress(mixed_folder, capsys, monkeypatch):
     data.load(str(mixed_folder), "train", val_fraction=0.2, test_fraction=0.2)
-    assert "decoding mixed" in capsys.readouterr().err
+    assert "decoding mixed" in capsys.readouterr().err  # tqdm
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # not installed: a Keras progress bar
+    assert list(data.progress(["a", "b", "c"], "decoding")) == ["a", "b", "c"]
+    assert "3/3" in capsys.readouterr().out
+
+
+def test_many_unreadable_files_are_counted_and_the_list_is_cut(tmp_path):
+    for i in range(4):
+        write_png(str(tmp_path / "ab"[i % 2] / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    for i in range(25):
+        (tmp_path / "a" / f"bad{i:02d}.png").write_text("no")
+    with pytest.raises(ValueError, match=r"^25 of 29 image files .*skip_unreadable=True.*bad09\.png \([^)]*\); "
+                                         r"and 15 more\.$"):
+        data.load(str(tmp_path), "train")
 
 
 def test_bad_sizes_and_batch_sizes(image_folder):

@@ -186,7 +186,7 @@ def image_shape(path):
         return str(e)
 
 
-def folder_spec(files, labels, channels, image_size, source, skip_unreadable=False, shown=20):
+def folder_spec(files, labels, channels, image_size, source, skip_unreadable=False, shown=10):
     """Decode every file of the folder once, before any split is carved (so all splits agree), and pick the
     static image shape: ``channels``, or 1 if all images are grayscale else 3; the common size, unless
     ``image_size`` is given. Unreadable files are all listed (ValueError), or left out with
@@ -199,9 +199,9 @@ def folder_spec(files, labels, channels, image_size, source, skip_unreadable=Fal
         listed = "; ".join(f"{path} ({reason})" for path, reason in list(bad.items())[:shown])
         more = f"; and {len(bad) - shown} more" if len(bad) > shown else ""
         if not skip_unreadable:
-            raise ValueError(f"{len(bad)} of {len(files)} image files in {source!r} cannot be read: {listed}{more}. "
-                             "Remove or replace them, or skip them (skip_unreadable=True; keras-scse train "
-                             "--skip-unreadable).")
+            raise ValueError(f"{len(bad)} of {len(files)} image files in {source!r} cannot be read; remove or replace "
+                             "them, or skip them (skip_unreadable=True; keras-scse train --skip-unreadable): "
+                             f"{listed}{more}.")
         warnings.warn(f"Skipping {len(bad)} unreadable image files in {source!r}: {listed}{more}.", stacklevel=3)
         keep = np.array([path not in bad for path in files], bool)
         files, labels = files[keep], labels[keep]

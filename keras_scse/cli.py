@@ -225,7 +225,7 @@ def size_or_any(text):
 
 
 def verbosity(text):
-    if text == "auto" or text in ("0", "1", "2"):
+    if text in ("auto", "0", "1", "2"):
         return text if text == "auto" else int(text)
     raise argparse.ArgumentTypeError(f"got {text!r}; give auto, 0, 1 or 2")
 

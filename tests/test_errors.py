@@ -131,3 +131,24 @@ def test_train_rejects_epochs_and_batch_sizes_below_one(tmp_path, field, value):
     with pytest.raises(ValueError, match=f"`{field}` must be a positive integer; received {field}={value!r}"):
         training.train(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_train_on_a_folder_mixing_grey_rgb_and_rgba_works(tmp_path, capsys):
+    """It used to fail in Functional.call() when a split held only grey images (that split came out 1-channel);
+    the seed is chosen so that the test split is all grey."""
+    from keras_scse import data
+
+    for c, name in enumerate(["dark", "light"]):
+        for i in range(6):
+            channels = (3 if c else 4) if i == 0 else 1  # one RGB, one RGBA, ten grey
+            path = str(tmp_path / "data" / name / f"{i}.png")
+            tf.io.write_file(path, tf.io.encode_png(np.full((8, 8, channels), 40 + 150 * c, np.uint8)))
+    files, _, _ = data.folder_files(str(tmp_path / "data"))
+    seed = next(s for s in range(100) if all(not f.endswith("/0.png") for f in files[data.carve(
+        len(files), "test", 0.2, 0.1, s, has_test=False)]))
+    code = cli.main(["train", "--model", "SqueezeNext44", "--model-kwargs", '{"blocks": [1, 1, 1, 1], "width": 0.25}',
+                     "--dataset", str(tmp_path / "data"), "--image-size", "32", "--epochs", "1", "--batch-size", "4",
+                     "--val-fraction", "0.2", "--seed", str(seed), "--no-augment", "--jit-compile", "false",
+                     "--run-dir", str(tmp_path / "run"), "--verbose", "0"])
+    assert code == 0, capsys.readouterr().err[-2000:]
+    assert "(32, 32, 3)" in capsys.readouterr().out and (tmp_path / "run" / "metrics.json").exists()

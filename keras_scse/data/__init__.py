@@ -152,7 +152,7 @@ def folder_files(path):
 
 
 def progress(items, desc):
-    """Iterate ``items`` with a progress bar on stderr: tqdm if installed, else a Keras Progbar."""
+    """Iterate ``items`` with a progress bar: tqdm's (on stderr) if it is installed, else a Keras Progbar."""
     try:
         from tqdm.auto import tqdm
     except ImportError:
@@ -166,7 +166,7 @@ def progress(items, desc):
     yield from tqdm(items, desc=desc, unit="file", leave=False)
 
 
-_decoded = {}  # (path, size, mtime) -> image shape or the reason it cannot be read: each file is decoded once
+_decoded = {}  # (path, size, mtime) -> shape or why unreadable: the checks decode a file once, not once per split
 
 
 def image_shape(path):

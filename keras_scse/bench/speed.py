@@ -28,7 +28,7 @@ from keras_scse.bench.counts import count_flops, count_params
 BACKENDS = ("keras", "onnxruntime")
 FIELDS = ["model", "attention", "backend", "xla", "input_size", "channels", "batch_size", "params",
           "trainable_params", "macs", "flops", "train_step_ms", "train_img_s", "infer_step_ms", "infer_img_s",
-          "peak_rss_mb", "threads", "steps", "repeats", "warmup"]
+          "peak_rss_mb", "threads", "steps", "repeats", "warmup", "keras_backend"]
 
 
 @dataclasses.dataclass
@@ -89,6 +89,16 @@ def peak_rss_mb():
     return round(peak / (2**20 if platform.system() == "Darwin" else 2**10), 1)
 
 
+def intra_op_threads():
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    return os.cpu_count()
+
+
 def build_model(config):
     from keras_scse import applications
 
@@ -129,7 +139,7 @@ def measure(config, model=None):
     ``model``: a ready Keras model to measure instead of building ``config.model`` (which then only names the
     row); its input must match ``config``'s input size and channels, its output ``config.classes``.
     """
-    import tensorflow as tf
+    import keras
 
     if model is None:
         model = build_model(config)
@@ -158,10 +168,11 @@ def measure(config, model=None):
         "trainable_params": params["trainable"],
         **flops,
         "peak_rss_mb": peak_rss_mb(),
-        "threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
+        "threads": intra_op_threads(),
         "steps": config.steps,
         "repeats": config.repeats,
         "warmup": config.warmup,
+        "keras_backend": keras.backend.backend(),
     }
     for mode in ("train", "infer"):
         seconds = timings.get(mode)

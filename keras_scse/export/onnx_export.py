@@ -10,6 +10,7 @@ import os
 import re
 import time
 
+import keras
 import numpy as np
 
 from keras_scse.export import common
@@ -160,6 +161,9 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
         ExportError: tf2onnx cannot convert an op (the message names the op and its layer).
         ParityError: the ONNX outputs differ from Keras by more than ``atol`` (the message gives the diff).
     """
+    if keras.backend.backend() != "tensorflow":
+        return common.via_tensorflow("to_onnx", model, path, check, sample, atol, opset=opset,
+                                     dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial)
     import onnx
     import tf2onnx
 

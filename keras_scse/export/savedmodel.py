@@ -19,6 +19,10 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
     Raises ValueError for models that cannot be exported (``check_exportable``), ParityError above ``atol``.
     """
     import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return common.via_tensorflow("to_savedmodel", model, path, check, sample, atol, dynamic_batch=dynamic_batch,
+                                     overwrite=overwrite)
     import tensorflow as tf
 
     start = time.time()

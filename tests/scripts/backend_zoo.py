@@ -1,0 +1,68 @@
+"""Run the model zoo on the backend in KERAS_BACKEND; print one JSON object on the last line.
+
+Usage: KERAS_BACKEND=jax python tests/scripts/backend_zoo.py OUT_DIR [MODEL ...]   (default: every model)
+
+For each model (32x32x3 input, 3 classes): build, predict, one jit-compiled training step, save to .keras and
+reload (safe_mode) with equal outputs, count MACs. Also each attention layer's output on a fixed input with
+fixed weights (for comparison with TensorFlow). Records whether TensorFlow was imported by keras_scse itself.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+import keras_scse  # noqa: F401  (first: the import must not bring TensorFlow)
+from keras_scse import applications, bench
+from keras_scse import layers as attention_layers
+
+tensorflow_after_import = "tensorflow" in sys.modules
+
+import keras  # noqa: E402
+
+LAYER_CASES = [(name, {}) for name in attention_layers.names()] + [
+    ("scse", dict(spatial="conv", fusion="add")),
+    ("sca", dict(kernel_size=3, fusion="mean", spatial_branch=True, use_bn=True)),
+]
+
+
+def layer_outputs():
+    """Each attention layer on a fixed (2, 9, 11, 16) input, weights set to a fixed pseudo-random pattern."""
+    x = np.random.default_rng(0).normal(size=(2, 9, 11, 16)).astype("float32")
+    out = {}
+    for name, kwargs in LAYER_CASES:
+        layer = attention_layers.make(name, "attn", kwargs)
+        layer.build(x.shape)
+        for i, w in enumerate(layer.weights):
+            w.assign(np.sin(np.arange(np.prod(w.shape)) + i).reshape(w.shape).astype("float32") * 0.5 + 0.6)
+        out[f"{name}{json.dumps(kwargs, sort_keys=True)}"] = np.asarray(layer(x)).tolist()
+    return out
+
+
+def model_check(name, out_dir):
+    # (no keras.utils.set_random_seed: it imports TensorFlow when installed, to seed it too)
+    model = applications.get_model(name, input_shape=(32, 32, 3), classes=3)
+    x = np.random.default_rng(1).uniform(size=(4, 32, 32, 3)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(4) % 3, 3)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="categorical_crossentropy",
+                  jit_compile=keras.backend.backend() == "jax")
+    loss = float(model.train_on_batch(x, y))
+    before = np.asarray(model.predict_on_batch(x))
+    path = os.path.join(out_dir, f"{name}.keras")
+    model.save(path)
+    after = np.asarray(keras.saving.load_model(path, safe_mode=True).predict_on_batch(x))
+    return {"loss": loss, "finite": bool(np.isfinite(before).all()), "shape": list(before.shape),
+            "reload_max_diff": float(np.abs(before - after).max()), "macs": bench.count_flops(model)["macs"]}
+
+
+def main():
+    out_dir, names = sys.argv[1], sys.argv[2:] or applications.list_models()
+    result = {"backend": keras.backend.backend(), "tensorflow_after_import": tensorflow_after_import,
+              "layers": layer_outputs(), "models": {name: model_check(name, out_dir) for name in names}}
+    result["tensorflow_at_end"] = "tensorflow" in sys.modules
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -74,7 +74,7 @@ def run_one(variant, seed, args):
 
     from keras_scse import applications, data
     from keras_scse.bench import count_flops, count_params
-    from keras_scse.training import RECIPES, make_optimizer, one_hot
+    from keras_scse.training import compile_model, one_hot, scaled_recipe
 
     started = time.time()
     keras.utils.set_random_seed(seed)
@@ -84,11 +84,8 @@ def run_one(variant, seed, args):
     attention, kwargs = VARIANTS[variant]
     model = applications.SqueezeNext44(input_shape=info.image_shape, classes=10, attention=attention,
                                        attention_kwargs=kwargs)
-    recipe = dict(RECIPES["sgd"], lr=RECIPES["sgd"]["lr"] * args.batch_size / 256)
     steps = info.num_examples // args.batch_size
-    model.compile(optimizer=make_optimizer(recipe, steps, args.epochs),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-                  metrics=["accuracy"])
+    compile_model(model, scaled_recipe("sgd", args.batch_size), steps, args.epochs, jit_compile=False)
     class StepTimer(keras.callbacks.Callback):
         """Training step times of the current epoch (the last one when fit ends: no tracing in it)."""
 

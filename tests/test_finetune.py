@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -38,18 +39,50 @@ def test_new_head_on_pretrained_backbone(tiny_pretrained):
                                   tiny_pretrained.get_layer("stage2_unit1_5_conv").get_weights()[0])
 
 
-def test_two_stage_finetune_end_to_end(tiny_pretrained, tmp_path):
+def stage_column(run):
+    return [line.split(",")[-1] for line in (run / "history.csv").read_text().splitlines()[1:]]
+
+
+def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((160, 32, 32, 3), dtype=np.float32)
     y = (x[..., 0].mean(axis=(1, 2)) > 0.5).astype("int32")
-    metrics = finetune("Tiny", (x, y), str(tmp_path / "run"), weights="unit", head_epochs=1, full_epochs=1,
-                       batch_size=32, verbose=0)
-    assert 0.0 <= metrics["accuracy"] <= 1.0 and len(metrics["val_accuracy"]) == 2
-    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert saved["accuracy"] == metrics["accuracy"]
-    stages = (tmp_path / "run" / "history.csv").read_text().splitlines()
-    assert [line.split(",")[1] for line in stages[1:]] == ["head", "full"]
-    assert (tmp_path / "run" / "model.keras").exists() and (tmp_path / "run" / "curves.png").exists()
+    run = tmp_path / "run"
+    args = dict(weights="unit", head_epochs=1, batch_size=32, verbose=0)
+    metrics = finetune("Tiny", (x, y), str(run), full_epochs=1, **args)
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["accuracy"] == metrics["accuracy"] and metrics["num_examples"] == 16
+    assert stage_column(run) == ["head", "full"]
+    assert (run / "model.keras").exists() and (run / "curves.png").exists()
+    # the same call again continues: one more full epoch, the head stage is not repeated
+    finetune("Tiny", (x, y), str(run), full_epochs=2, **args)
+    assert stage_column(run) == ["head", "full", "full"]
+    with pytest.raises(ValueError, match="different settings.*batch_size"):
+        finetune("Tiny", (x, y), str(run), full_epochs=2, **{**args, "batch_size": 16})
+
+
+def test_finetune_from_a_saved_keras_model(tiny_pretrained, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((96, 32, 32, 1), dtype=np.float32)
+    y = rng.integers(0, 3, 96).astype("int32")
+    first = tmp_path / "first"
+    finetune("Tiny", (x, y), str(first), weights="unit", head_epochs=1, full_epochs=0, batch_size=32, verbose=0)
+    model, backbone = build_finetune_model("Tiny", str(first / "model.keras"), (32, 32, 1), classes=5)
+    assert model.output_shape == (None, 5) and backbone.output_shape == (None, 32)
+    saved = keras.saving.load_model(str(first / "model.keras"))
+    np.testing.assert_array_equal(backbone.get_layer("stage1_unit1_5_conv").get_weights()[0],
+                                  saved.get_layer("stage1_unit1_5_conv").get_weights()[0])
+    with pytest.raises(ValueError, match=r"takes inputs of shape \(32, 32, 1\).*image_size=32 and channels=1"):
+        build_finetune_model("Tiny", str(first / "model.keras"), (40, 40, 1), classes=5)
+
+
+def test_head_stage_trains_faster_without_warmup():
+    from keras_scse.training.finetune import HEAD_LR_FACTOR, stages
+
+    head, full = stages("unit", 2, 3, 1e-3)
+    assert head == ("head", 2, 1e-3 * HEAD_LR_FACTOR, False, 0) and full == ("full", 3, 1e-3, True, None)
+    assert stages(None, 2, 3, 1e-3) == [("scratch", 5, 1e-3, True, None)]
+    assert [s[0] for s in stages("unit", 0, 3, 1e-3)] == ["full"]
 
 
 def test_frozen_stage_keeps_backbone_and_bn_statistics(tiny_pretrained, tmp_path):
@@ -65,3 +98,18 @@ def test_frozen_stage_keeps_backbone_and_bn_statistics(tiny_pretrained, tmp_path
     for old, new in zip(before, backbone.weights):
         np.testing.assert_array_equal(old, np.array(new))
     assert not np.array_equal(head_before, np.array(model.get_layer("predictions").kernel))
+
+
+@pytest.mark.slow
+def test_finetune_fashion_mnist_weights_at_64_px(tmp_path):
+    """The registered SC-SE checkpoint carries its kernel sizes, so it fine-tunes at an input size it was not
+    trained at (the spatial kernel was derived from the map size before)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((80, 64, 64, 1), dtype=np.float32)
+    y = rng.integers(0, 2, 80).astype("int32")
+    metrics = finetune("SCSENet44", (x, y), str(tmp_path / "run"), weights="fashion_mnist", head_epochs=1,
+                       full_epochs=1, batch_size=16, verbose=0)
+    assert metrics["num_examples"] == 8 and len(metrics["val_accuracy"]) == 2
+    model = keras.saving.load_model(str(tmp_path / "run" / "model.keras"))
+    assert model.input_shape == (None, 64, 64, 1)
+    assert model.get_layer("stage1_unit1_attention").get_config()["spatial_kernel"] == 3

@@ -444,3 +444,35 @@ def test_two_workers_on_localhost_train_together_and_the_chief_writes(background
     leftovers = [name for name in os.listdir(background["worker_tmp"]) if name.startswith("keras_scse_worker_")]
     assert leftovers == []  # the other worker's temporary run folder is gone
     assert "== SqueezeNext23" in results[0][1] and "== SqueezeNext23" not in results[1][1]  # one summary
+
+
+def test_precise_batchnorm_sets_statistics_to_the_batch_average():
+    import tensorflow as tf
+
+    inp = keras.Input((4,))
+    frozen = keras.layers.BatchNormalization(name="frozen")
+    model = keras.Model(inp, frozen(keras.layers.BatchNormalization(name="bn")(inp)))
+    frozen.trainable = False
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(24, 4)).astype("float32")
+    batches = tf.data.Dataset.from_tensor_slices((x, np.zeros(24))).batch(8)
+    training.recalibrate_batchnorm(model, batches, batches=3)
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), np.mean([b.mean(0) for b in np.split(x, 3)], 0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), np.mean([b.var(0) for b in np.split(x, 3)], 0),
+                               rtol=1e-4)
+    assert bn.momentum == 0.99  # restored
+    np.testing.assert_array_equal(np.asarray(frozen.moving_mean), np.zeros(4))  # frozen layers are left alone
+
+
+def rate_at(optimizer, step):
+    optimizer.iterations.assign(step)
+    return float(optimizer.learning_rate)
+
+
+def test_warmup_is_capped_so_short_runs_decay():
+    recipe = dict(training.RECIPES["sgd"], lr=0.1, warmup_epochs=1)
+    short = training.make_optimizer(recipe, steps_per_epoch=15, epochs=1)
+    assert rate_at(short, 0) == 0.0 and rate_at(short, 3) == pytest.approx(0.1) and rate_at(short, 14) < 0.01
+    long = training.make_optimizer(recipe, steps_per_epoch=100, epochs=15)
+    assert rate_at(long, 50) == pytest.approx(0.05) and rate_at(long, 100) == pytest.approx(0.1)

@@ -249,14 +249,30 @@ def preprocess(image, image_size, channels):
     return image
 
 
-def augment_fn(image, label):
-    """Flip left-right and a random crop after zero-padding by 1/8 of the size."""
-    size = tf.shape(image)[:2]
-    pad = image.shape[0] // 8 if image.shape[0] else 4
-    image = tf.image.random_flip_left_right(image)
-    image = tf.image.pad_to_bounding_box(image, pad, pad, size[0] + 2 * pad, size[1] + 2 * pad)
-    image = tf.image.random_crop(image, tf.concat([size, tf.shape(image)[2:]], 0))
-    return image, label
+AUGMENTATIONS = ("flip_crop", "crop")
+
+
+def check_augment(augment):
+    """True/False or a name from AUGMENTATIONS; True means "flip_crop"."""
+    if augment in (True, False, None) or augment in AUGMENTATIONS:
+        return "flip_crop" if augment is True else augment or None
+    raise ValueError(f"`augment` must be True, False or one of {list(AUGMENTATIONS)}; received {augment!r}. "
+                     "Use 'crop' for data whose classes change under a mirror image (digits, text).")
+
+
+def augment_fn(flip):
+    """A random crop after zero-padding by 1/8 of the size, after a left-right flip when ``flip``."""
+
+    def augment(image, label):
+        size = tf.shape(image)[:2]
+        pad = image.shape[0] // 8 if image.shape[0] else 4
+        if flip:
+            image = tf.image.random_flip_left_right(image)
+        image = tf.image.pad_to_bounding_box(image, pad, pad, size[0] + 2 * pad, size[1] + 2 * pad)
+        image = tf.image.random_crop(image, tf.concat([size, tf.shape(image)[2:]], 0))
+        return image, label
+
+    return augment
 
 
 def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=False):
@@ -269,7 +285,7 @@ def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=F
     if shuffle:
         ds = ds.shuffle(min(info.num_examples, 20_000), seed=seed, reshuffle_each_iteration=True)
     if augment:
-        ds = ds.map(augment_fn, num_parallel_calls=AUTOTUNE)
+        ds = ds.map(augment_fn(flip=augment == "flip_crop"), num_parallel_calls=AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
 
 
@@ -284,7 +300,8 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         split: "train", "validation" or "test".
         image_size: (H, W) to resize to, or None to keep the source's size.
         channels: 1 or 3 to convert to (grayscale <-> RGB), or None to keep the source's.
-        shuffle: default True for "train". augment: flip + padded random crop (train only, by default off).
+        shuffle: default True for "train". augment (train only, by default off): True or "flip_crop" = left-right
+            flip + padded random crop; "crop" = the crop alone (for classes that a mirror image changes).
         val_fraction, test_fraction, seed: how missing validation/test splits are carved from train.
         data_dir: TFDS data folder. limit: keep the first N examples of the split (quick runs).
         class_names: names of the classes of an (images, labels) source (default "0", "1", ...).
@@ -303,6 +320,7 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer; received batch_size={batch_size!r}.")
     shuffle = split == "train" if shuffle is None else shuffle
+    augment = check_augment(augment)
     carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
     if isinstance(source, (tuple, list)) and len(source) == 2:
@@ -355,7 +373,8 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     info = DataInfo(name=name, split=split, num_examples=len(y), num_classes=len(class_names),
                     class_names=tuple(class_names), image_shape=shape)
     drop_remainder = drop_remainder and len(y) >= batch_size
-    return finish(ds, info, batch_size, shuffle, augment and split == "train", seed, cache, drop_remainder), info
+    return finish(ds, info, batch_size, shuffle, augment if split == "train" else None, seed, cache,
+                  drop_remainder), info
 
 
 def tfds_source(name, split, data_dir, val_fraction, test_fraction, seed):

@@ -30,7 +30,6 @@ the trial log shows what the budget cut; the cost is that a rejected trial still
 import copy
 import time
 
-import keras
 import keras_tuner as kt
 
 from keras_scse import layers as attention_layers
@@ -287,15 +286,10 @@ class SCSEHyperModel(kt.HyperModel):
         return model
 
     def compile(self, model, values):
-        from keras_scse.training import RECIPES, make_optimizer
+        from keras_scse.training import RECIPES, compile_model
 
         recipe = dict(RECIPES[values["optimizer"]], lr=values[f"lr_{values['optimizer']}"])
-        model.compile(
-            optimizer=make_optimizer(recipe, self.steps_per_epoch or 1, self.epochs or 1),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-            metrics=["accuracy"],
-            jit_compile=self.jit_compile,
-        )
+        compile_model(model, recipe, self.steps_per_epoch or 1, self.epochs or 1, jit_compile=self.jit_compile)
 
     # -- budget and training
     def check_budget(self, model):

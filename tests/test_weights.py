@@ -135,3 +135,43 @@ def test_checkpoint_attention_options_are_pinned(registered, monkeypatch):
     np.testing.assert_allclose(outputs(loaded), outputs(source), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="trained with attention option fusion='add'"):
         SqueezeNext(**TINY, weights="conv_add", classes=10, attention_kwargs={"fusion": "mul"})
+
+
+def test_presets_load_with_overrides_and_decode_predictions():
+    from keras_scse import applications
+
+    assert "SCSENet44/fashion_mnist" in applications.list_presets()
+    card = applications.model_card("SCSENet44/fashion_mnist")
+    assert card["classes"] == 10 and card["attention_kwargs"]["spatial_kernel"] == 3 and card["command"]
+    model = applications.from_preset("SCSENet44/fashion_mnist", input_shape=(64, 64, 1), name="x")
+    assert model.name == "x" and model.output_shape == (None, 10)
+    x = np.zeros((2, 64, 64, 1), "float32")
+    x[1, 16:48, 28:36] = 1.0  # a bright vertical bar
+    decoded = applications.decode_predictions(model.predict(x, verbose=0), "SCSENet44/fashion_mnist", top=3)
+    assert len(decoded) == 2 and [len(row) for row in decoded] == [3, 3]
+    assert decoded[0][0][1] >= decoded[0][1][1] >= decoded[0][2][1]
+    assert {name for name, _ in decoded[0]} <= set(card["class_names"])
+    with pytest.raises(ValueError, match="Unknown preset"):
+        applications.from_preset("SCSENet44/imagenet")
+    with pytest.raises(ValueError, match=r"shape \(samples, 10\)"):
+        applications.decode_predictions(np.zeros((1, 3)), "SCSENet44/fashion_mnist")
+
+
+def test_pretrained_scsenet44_loads_at_other_input_sizes():
+    from keras_scse.applications import SCSENet44
+
+    small = SCSENet44(weights="fashion_mnist", classes=10)
+    large = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1), classes=10)
+    assert large.predict(np.zeros((1, 64, 64, 1), "float32"), verbose=0).shape == (1, 10)
+    np.testing.assert_array_equal(large.get_layer("stage1_unit1_attention").weights[2].numpy(),
+                                  small.get_layer("stage1_unit1_attention").weights[2].numpy())
+
+
+def test_preprocess_input_per_family():
+    from keras_scse.applications import mobilenet_v2, resnet, squeezenext
+
+    x = np.full((1, 2, 2, 3), 255.0, "float32")
+    np.testing.assert_allclose(squeezenext.preprocess_input(x), 1.0)
+    np.testing.assert_allclose(mobilenet_v2.preprocess_input(x.copy()), 1.0)
+    np.testing.assert_allclose(resnet.preprocess_input(x.copy())[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68],
+                               rtol=1e-5)

@@ -5,6 +5,7 @@ import fnmatch
 from keras_scse.applications import mobilenet_v2, resnet, squeezenext
 from keras_scse.applications.features import feature_extractor, pyramid_layers
 from keras_scse.applications.mobilenet_v2 import SCAMobileNetV2
+from keras_scse.applications.presets import decode_predictions, from_preset, list_presets, model_card
 from keras_scse.applications.resnet import SCAResNet18, SCAResNet34, SCAResNet50, SCAResNet101, SCAResNet152
 from keras_scse.applications.squeezenext import (
     SCSENet23,
@@ -25,9 +26,9 @@ def list_models(pattern="*"):
     return sorted(name for name in MODELS if fnmatch.fnmatch(name.lower(), pattern.lower()))
 
 
-def get_model(name, **kwargs):
-    """Build a registered model by name (case-insensitive); kwargs go to its constructor."""
+def get_model(model_name, /, **kwargs):
+    """Build a registered model by name (case-insensitive); kwargs, ``name`` included, go to its constructor."""
     by_lower = {n.lower(): n for n in MODELS}
-    if name.lower() not in by_lower:
-        raise ValueError(f"Unknown model {name!r}. Registered models: {list_models()}")
-    return MODELS[by_lower[name.lower()]](**kwargs)
+    if not isinstance(model_name, str) or model_name.lower() not in by_lower:
+        raise ValueError(f"Unknown model {model_name!r}. Registered models: {list_models()}")
+    return MODELS[by_lower[model_name.lower()]](**kwargs)

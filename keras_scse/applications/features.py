@@ -19,7 +19,25 @@ def _squeezenext_levels(model):
     return {f"P{stem_level + stage - 1}": name for stage, (_, name) in sorted(last.items())}
 
 
-LEVEL_FINDERS = [_squeezenext_levels]
+def _stride_levels(model):
+    """Any backbone with a static input size: the last layer of each output stride 2**level (ResNet:
+    conv{2..5}_block*_out; MobileNetV2: the expand_relu before each stride-2 block, then out_relu)."""
+    height = model.input_shape[1]
+    if height is None:
+        raise ValueError(f"Model {model.name!r} has no static input size; build it with input_shape=(H, W, C) to "
+                         "find its feature levels.")
+    last = {}
+    for layer in model.layers:
+        shape = getattr(layer, "output", None) is not None and layer.output.shape
+        if not shape or len(shape) != 4 or not shape[1] or height % shape[1]:
+            continue  # not a feature map, or a padded one (MobileNetV2's ZeroPadding2D before a stride)
+        stride = height // shape[1]
+        if stride > 1 and stride & (stride - 1) == 0:
+            last[stride.bit_length() - 1] = layer.name
+    return {f"P{level}": name for level, name in sorted(last.items())}
+
+
+LEVEL_FINDERS = [_squeezenext_levels, _stride_levels]
 
 
 def pyramid_layers(model):
@@ -43,6 +61,6 @@ def feature_extractor(model, levels=None):
     if unknown:
         raise ValueError(f"Levels {unknown} are not in {model.name!r}; available: {list(available)}")
     outputs = {level: model.get_layer(available[level]).output for level in levels}
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+    return keras.Model(model.input, outputs, name=f"{model.name}_features")
 
 

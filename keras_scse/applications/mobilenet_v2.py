@@ -33,6 +33,12 @@ IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 IMAGENET_SIZES = (96, 128, 160, 192, 224)
 
 
+def preprocess_input(x, data_format=None):
+    """keras.applications.mobilenet_v2's preprocessing (0..255 -> [-1, 1]): for ``weights="imagenet"``.
+    Models trained by keras_scse from scratch take [0, 1] inputs (keras_scse.data)."""
+    return keras.applications.mobilenet_v2.preprocess_input(x, data_format=data_format)
+
+
 def make_divisible(v, divisor=8, min_value=None):
     """Round a width to a multiple of ``divisor`` without going below 90% of it (keras.applications)."""
     min_value = min_value or divisor

@@ -22,6 +22,12 @@ BLOCKS = ("basic", "bottleneck")
 SCA_KERNEL_SIZE = 7  # Triplet Attention's evidence on ResNet-50
 
 
+def preprocess_input(x, data_format=None):
+    """keras.applications.resnet's preprocessing (0..255 RGB -> BGR, ImageNet mean subtracted): for
+    ``weights="imagenet"``. Models trained by keras_scse from scratch take [0, 1] inputs (keras_scse.data)."""
+    return keras.applications.resnet.preprocess_input(x, data_format=data_format)
+
+
 def _attend(x, attention, attention_kwargs, name):
     layer = attention_layers.make(attention, f"{name}_attention", attention_kwargs)
     return x if layer is None else layer(x)

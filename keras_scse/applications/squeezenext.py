@@ -110,6 +110,14 @@ def SqueezeNext(
                          entry, twin)
 
 
+def preprocess_input(x):
+    """Images in 0..255 (keras.applications' convention) -> the [0, 1] floats SqueezeNext / SC-SENet weights
+    were trained on (keras_scse.data feeds [0, 1] already)."""
+    import numpy as np
+
+    return np.asarray(x, dtype="float32") / 255.0
+
+
 def depth(blocks):
     """Depth in SqueezeNext's naming: stem conv + one per unit + final conv (SqNxt-23 = 1 + 21 + 1)."""
     return sum(blocks) + 2

@@ -111,11 +111,13 @@ class SeparableSqueezeExcite(AttentionLayer):
         return x * g_c * g_s
 
     def get_config(self):
+        # Once built, the resolved kernel sizes: a saved model then rebuilds the same weights at any input size.
+        channel_kernel, spatial_kernel = getattr(self, "resolved_kernels", (self.channel_kernel, self.spatial_kernel))
         return {
             **super().get_config(),
             "spatial": self.spatial,
             "fusion": self.fusion,
-            "channel_kernel": self.channel_kernel,
-            "spatial_kernel": self.spatial_kernel,
+            "channel_kernel": channel_kernel,
+            "spatial_kernel": spatial_kernel,
             "squeeze": self.squeeze,
         }

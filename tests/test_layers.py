@@ -93,25 +93,30 @@ def test_scse_hand_computed_conv_variant():
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("c_in", [1, 2])
-def test_fast_convs_are_the_conv_layers_they_replace(k, c_in):
-    """apply_conv = Keras' 'same' Conv2D with one output ((k,1), (1,k), (k,k), (k,3)); the channel gate = Conv1D."""
-    from keras_scse.layers.base import apply_channel_conv1d, apply_conv, plain_convs
+@pytest.mark.parametrize("how", ["batch_as_channels", "shifted", "plain"])
+def test_fast_convs_are_the_conv_layers_they_replace(k, c_in, how):
+    """apply_conv = Keras' 'same' Conv2D with one output ((k,1), (1,k), (k,k), (k,3)); the channel gate = Conv1D;
+    in every formulation (odd map sizes: 'same' pads one more row / column below / right)."""
+    from keras_scse.layers.base import apply_channel_conv1d, apply_conv, conv_formulation
 
     x = rng.normal(size=(3, 7, 6, c_in)).astype("float32")
-    for kernel_size in ((k, 1), (1, k), (k, k), (k, 3)):
-        conv = keras.layers.Conv2D(1, kernel_size, padding="same")
-        conv.build(x.shape)
-        for w in conv.weights:
-            w.assign(rng.normal(size=w.shape).astype("float32"))
-        np.testing.assert_allclose(np.asarray(apply_conv(conv, x)), np.asarray(conv(x)), atol=1e-5)
     pooled = rng.normal(size=(3, 10)).astype("float32")
-    conv = keras.layers.Conv1D(1, k, padding="same", use_bias=False)
-    conv.build((None, 10, 1))
-    conv.kernel.assign(rng.normal(size=conv.kernel.shape).astype("float32"))
-    expected = sigmoid(np.asarray(conv(pooled[..., None]))).reshape(3, 1, 1, 10)
-    np.testing.assert_allclose(np.asarray(apply_channel_conv1d(conv, pooled)), expected, rtol=1e-5, atol=1e-6)
-    with plain_convs():  # the exporters' path: the conv layers themselves
-        np.testing.assert_allclose(np.asarray(apply_channel_conv1d(conv, pooled)), expected, rtol=1e-5, atol=1e-6)
+    conv1d = keras.layers.Conv1D(1, k, padding="same", use_bias=False)
+    conv1d.build((None, 10, 1))
+    conv1d.kernel.assign(rng.normal(size=conv1d.kernel.shape).astype("float32"))
+    expected = sigmoid(np.asarray(conv1d(pooled[..., None]))).reshape(3, 1, 1, 10)
+    with conv_formulation(how):
+        for kernel_size in ((k, 1), (1, k), (k, k), (k, 3), (2, 4)):
+            conv = keras.layers.Conv2D(1, kernel_size, padding="same")
+            conv.build(x.shape)
+            for w in conv.weights:
+                w.assign(rng.normal(size=w.shape).astype("float32"))
+            np.testing.assert_allclose(np.asarray(apply_conv(conv, x)), np.asarray(conv(x)), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(apply_channel_conv1d(conv1d, pooled)), expected, rtol=1e-5,
+                                   atol=1e-6)
+    with pytest.raises(ValueError, match="Unknown conv formulation 'fast'"):
+        with conv_formulation("fast"):
+            pass
 
 
 @pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),

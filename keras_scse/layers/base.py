@@ -77,21 +77,53 @@ def channel_gate_conv1d(kernel_size, name):
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
 
 
-_plain_convs = False
+FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted")
+_formulation = "auto"
 
 
 @contextlib.contextmanager
-def plain_convs():
-    """Within: ``apply_conv`` / ``apply_channel_conv1d`` call the conv layers themselves (same function).
+def conv_formulation(name):
+    """Within: how ``apply_conv`` / ``apply_channel_conv1d`` compute the attention layers' one-output convs
+    (the same function every way; tests/test_layers.py, tests/test_backends.py).
 
-    For graph converters: tf2onnx cannot convert a depthwise conv whose channel count depends on the batch.
+    "plain": the Keras conv layers themselves (for graph converters: tf2onnx cannot convert a depthwise conv
+    whose channel count depends on the batch); "batch_as_channels": one depthwise conv over the batch's maps
+    (fastest under TensorFlow on CPU); "shifted": k x k shifted slices of one small matmul, summed (element-wise
+    ops that XLA fuses into one kernel, forward and backward); "auto": "batch_as_channels" on TensorFlow,
+    "shifted" on JAX and PyTorch. Read when a layer is called (traced), so a compiled function keeps its choice.
     """
-    global _plain_convs
-    previous, _plain_convs = _plain_convs, True
+    global _formulation
+    if name not in FORMULATIONS:
+        raise ValueError(f"Unknown conv formulation {name!r}; use one of {list(FORMULATIONS)}.")
+    previous, _formulation = _formulation, name
     try:
         yield
     finally:
-        _plain_convs = previous
+        _formulation = previous
+
+
+def plain_convs():
+    """``conv_formulation("plain")``: the exporters' path."""
+    return conv_formulation("plain")
+
+
+def formulation():
+    if _formulation != "auto":
+        return _formulation
+    return "batch_as_channels" if keras.backend.backend() == "tensorflow" else "shifted"
+
+
+def shifted_sum_conv(x, kernel):
+    """'same' k x k conv (stride 1) of x (B, H, W, c_in) with a one-output (kh, kw, c_in, 1) kernel: one matmul
+    of the padded map with all kh * kw taps, then the sum of kh * kw shifted slices of its channels."""
+    kh, kw, c_in, _ = kernel.shape
+    h, w = ops.shape(x)[1], ops.shape(x)[2]
+    top, left = (kh - 1) // 2, (kw - 1) // 2  # TensorFlow's 'same': the extra row / column goes below / right
+    padded = ops.pad(x, [[0, 0], [top, kh - 1 - top], [left, kw - 1 - left], [0, 0]])
+    taps = ops.tensordot(padded, ops.transpose(ops.reshape(kernel, (kh * kw, c_in))),
+                         axes=[[3], [0]])  # (B, H + kh - 1, W + kw - 1, kh * kw)
+    y = sum(taps[:, i:i + h, j:j + w, i * kw + j] for i in range(kh) for j in range(kw))
+    return ops.expand_dims(y, -1)
 
 
 def batch_as_channels_conv(x, kernel):
@@ -112,12 +144,13 @@ def batch_as_channels_conv(x, kernel):
 
 
 def apply_conv(conv, x):
-    """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed faster on CPU."""
-    if _plain_convs:
+    """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed as ``formulation()`` says."""
+    how = formulation()
+    if how == "plain":
         return conv(x)
     kernel = ops.cast(conv.kernel, x.dtype)
     if max(kernel.shape[:2]) > 1:
-        y = batch_as_channels_conv(x, kernel)
+        y = (batch_as_channels_conv if how == "batch_as_channels" else shifted_sum_conv)(x, kernel)
     else:  # 1x1: a matmul over the channel axis
         y = ops.tensordot(x, ops.reshape(kernel, (-1, 1)), axes=[[3], [0]])
     return y + ops.cast(conv.bias, y.dtype) if conv.use_bias else y
@@ -126,10 +159,12 @@ def apply_conv(conv, x):
 def apply_channel_conv1d(conv, pooled):
     """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate: ``conv`` (Conv1D, 'same', no bias) across the channels."""
     k, channels = conv.kernel.shape[0], pooled.shape[-1]
-    if _plain_convs:
+    how = formulation()
+    if how == "plain":
         return ops.sigmoid(ops.reshape(conv(ops.expand_dims(pooled, -1)), (-1, 1, 1, channels)))
     image = ops.reshape(pooled, (-1, 1, channels, 1))  # the descriptor as a 1 x C map: a (1, k) conv along C
-    gate = batch_as_channels_conv(image, ops.reshape(ops.cast(conv.kernel, pooled.dtype), (1, k, 1, 1)))
+    kernel = ops.reshape(ops.cast(conv.kernel, pooled.dtype), (1, k, 1, 1))
+    gate = (batch_as_channels_conv if how == "batch_as_channels" else shifted_sum_conv)(image, kernel)
     return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, channels)))
 
 

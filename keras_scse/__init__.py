@@ -2,7 +2,10 @@
 
 __version__ = "0.1.0"
 
-from keras_scse import applications, bench, layers  # noqa: E402
+from keras_scse import quiet  # noqa: E402
+
+with quiet.native_stderr_silenced(quiet.for_command()):  # Keras starts its backend here
+    from keras_scse import applications, bench, layers  # noqa: E402
 
 # data, training, export and tuning load on first use: `from keras_scse import training` (tuning and export
 # need the optional extras).

@@ -10,15 +10,33 @@ import zipfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
 
+def backend_devices():
+    """(backend name and version, device names) of the Keras backend in use, importing only that backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return f"tensorflow {tf.__version__}", [d.name for d in tf.config.list_logical_devices()]
+    if backend == "jax":
+        import jax
+
+        return f"jax {jax.__version__}", [str(d) for d in jax.devices()]
+    import torch
+
+    return f"torch {torch.__version__}", ["cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
 def cmd_info(args):
     import keras
-    import tensorflow as tf
 
     import keras_scse
     from keras_scse import applications, layers
 
-    print(f"keras_scse {keras_scse.__version__}  (keras {keras.__version__}, tensorflow {tf.__version__})")
-    print(f"devices: {[d.name for d in tf.config.list_logical_devices()]}")
+    backend, devices = backend_devices()
+    print(f"keras_scse {keras_scse.__version__}  (keras {keras.__version__}, backend {backend})")
+    print(f"devices: {devices}")
     print(f"models ({len(applications.list_models())}): {', '.join(applications.list_models())}")
     print(f"attention layers: {', '.join(layers.names())}")
 
@@ -114,7 +132,8 @@ def cmd_finetune(args):
     finetune(args.model, args.dataset, args.run_dir or f"runs/finetune-{args.model.lower()}",
              weights=None if args.weights == "none" else args.weights, head_epochs=args.head_epochs,
              full_epochs=args.full_epochs, batch_size=args.batch_size, lr=args.lr, image_size=args.image_size,
-             channels=args.channels, seed=args.seed, limit=args.limit, verbose=args.verbose)
+             channels=args.channels, seed=args.seed, limit=args.limit,
+             augment=None if args.augment == "none" else args.augment, verbose=args.verbose, fresh=args.fresh)
     return 0
 
 
@@ -266,7 +285,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser():
     parser = Parser(prog="keras-scse", description="Small attention CNNs (SC-SENet, SCA) for Keras 3.")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks of errors and the backend's native start-up log")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("info", help="versions, devices, registered models and attention layers").set_defaults(func=cmd_info)
@@ -326,15 +345,21 @@ def build_parser():
     ft = sub.add_parser(
         "finetune", help="fine-tune a pretrained model on your data (frozen head stage, then all layers)",
         description="Load a pretrained backbone, put a new head for the data's classes on it, train the head on "
-                    "the frozen backbone, then all layers at a 10x lower learning rate. Channel counts that "
-                    "differ from the checkpoint's are adapted in the first conv.")
+                    "the frozen backbone (BatchNorm in inference mode, 10x the learning rate, no warm-up), then "
+                    "unfreeze all layers. Channel counts that differ from the checkpoint's are adapted in the "
+                    "first conv. Running the same command again resumes.")
     ft.add_argument("--model", default="SCSENet44")
-    ft.add_argument("--weights", default="fashion_mnist", help="registered name, a .weights.h5 path, or 'none'")
+    ft.add_argument("--weights", default="fashion_mnist",
+                    help="registered name, a .weights.h5 or .keras path, or 'none' (from scratch)")
     ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
     ft.add_argument("--head-epochs", type=non_negative_int, default=2)
     ft.add_argument("--full-epochs", type=non_negative_int, default=8)
     ft.add_argument("--batch-size", type=positive_int, default=64)
-    ft.add_argument("--lr", type=positive_float, default=None, help="head-stage learning rate (full stage: /10)")
+    ft.add_argument("--lr", type=positive_float, default=None,
+                    help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
+    ft.add_argument("--augment", choices=("flip_crop", "crop", "none"), default="flip_crop",
+                    help="'crop' for classes that a mirror image changes (digits, text)")
+    ft.add_argument("--fresh", action="store_true", help="start over instead of resuming --run-dir")
     ft.add_argument("--image-size", type=positive_int, default=None)
     ft.add_argument("--channels", type=positive_int, choices=(1, 3), default=None)
     ft.add_argument("--limit", type=positive_int, default=None)
@@ -420,7 +445,7 @@ def build_parser():
     be.set_defaults(func=cmd_bench)
     for command in sub.choices.values():  # --debug also after the command; SUPPRESS keeps the top-level value
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show Python tracebacks of errors")
+                             help="show Python tracebacks of errors and the backend's native start-up log")
     parser.commands = sub.choices
     return parser
 
@@ -455,6 +480,10 @@ def main(argv=None):
     Exit status: 0 done, 2 the input was wrong (bad arguments, data, files: ValueError, OSError), 1 another error.
     """
     args = parse_args(argv)
+    if not args.debug:
+        from keras_scse import quiet
+
+        quiet.start_backend()
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:

@@ -1,6 +1,8 @@
 """Bad input gets one clear line, never a traceback: the CLI's exit status and stderr for each bad command, and the
 library functions' ValueErrors for epochs that make no sense."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -152,3 +154,27 @@ def test_train_on_a_folder_mixing_grey_rgb_and_rgba_works(tmp_path, capsys):
                      "--run-dir", str(tmp_path / "run"), "--verbose", "0"])
     assert code == 0, capsys.readouterr().err[-2000:]
     assert "(32, 32, 3)" in capsys.readouterr().out and (tmp_path / "run" / "metrics.json").exists()
+
+
+NATIVE_LOG = ("WARNING: All log messages", "I0000", "E0000", "W0000")
+
+
+def run_command(*argv):
+    import subprocess
+    import sys
+
+    command = os.path.join(os.path.dirname(sys.executable), "keras-scse")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([command, *argv], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["info"], ["models", "SCSE*", "--costs"]])
+def test_commands_print_no_native_backend_log(argv):
+    done = run_command(*argv)
+    assert done.returncode == 0, done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert lines and not [line for line in lines if line.startswith(NATIVE_LOG)]
+
+
+def test_debug_brings_the_native_log_back():
+    assert any(line.startswith(NATIVE_LOG) for line in run_command("--debug", "info").stderr.splitlines())

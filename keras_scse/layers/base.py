@@ -89,8 +89,8 @@ def conv_formulation(name):
     "plain": the Keras conv layers themselves (for graph converters: tf2onnx cannot convert a depthwise conv
     whose channel count depends on the batch); "batch_as_channels": one depthwise conv over the batch's maps
     (fastest under TensorFlow on CPU); "shifted": k x k shifted slices of one small matmul, summed (element-wise
-    ops that XLA fuses into one kernel, forward and backward); "auto": "batch_as_channels" on TensorFlow,
-    "shifted" on JAX and PyTorch. Read when a layer is called (traced), so a compiled function keeps its choice.
+    ops that XLA fuses into one kernel, forward and backward); "auto": per backend and kernel, see
+    ``formulation``. Read when a layer is called (traced), so a compiled function keeps its choice.
     """
     global _formulation
     if name not in FORMULATIONS:
@@ -107,10 +107,20 @@ def plain_convs():
     return conv_formulation("plain")
 
 
-def formulation():
+def formulation(kernel_size):
+    """The formulation for a one-output conv with this (kh, kw) kernel size under the active setting.
+
+    "auto", from benchmarks/results/speed/formulations.md (SqueezeNext44 training steps on the 2-core CPU):
+    TensorFlow: "batch_as_channels" everywhere (the committed CPU numbers). JAX / PyTorch: "shifted" for 1D
+    kernels (SC-SE's strip convs and channel conv1d, ECA: +9% over no attention on JAX vs +20% batch-as-channels,
+    +21% plain), "plain" for k x k (SCA, CBAM: the 49 shifted slices' backward is slow, +5936%; plain +163%,
+    batch-as-channels +521%). Not yet measured on a GPU.
+    """
     if _formulation != "auto":
         return _formulation
-    return "batch_as_channels" if keras.backend.backend() == "tensorflow" else "shifted"
+    if keras.backend.backend() == "tensorflow":
+        return "batch_as_channels"
+    return "plain" if min(kernel_size) > 1 else "shifted"
 
 
 def shifted_sum_conv(x, kernel):
@@ -145,7 +155,7 @@ def batch_as_channels_conv(x, kernel):
 
 def apply_conv(conv, x):
     """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed as ``formulation()`` says."""
-    how = formulation()
+    how = formulation(conv.kernel.shape[:2])
     if how == "plain":
         return conv(x)
     kernel = ops.cast(conv.kernel, x.dtype)
@@ -159,7 +169,7 @@ def apply_conv(conv, x):
 def apply_channel_conv1d(conv, pooled):
     """(B, C) descriptor -> (B, 1, 1, C) sigmoid gate: ``conv`` (Conv1D, 'same', no bias) across the channels."""
     k, channels = conv.kernel.shape[0], pooled.shape[-1]
-    how = formulation()
+    how = formulation((1, k))
     if how == "plain":
         return ops.sigmoid(ops.reshape(conv(ops.expand_dims(pooled, -1)), (-1, 1, 1, channels)))
     image = ops.reshape(pooled, (-1, 1, channels, 1))  # the descriptor as a 1 x C map: a (1, k) conv along C

@@ -483,7 +483,7 @@ def main(argv=None):
     if not args.debug:
         from keras_scse import quiet
 
-        quiet.start_backend()
+        quiet.start_backend(with_tensorflow=args.command in ("train", "finetune", "tune", "export", "demo"))
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:

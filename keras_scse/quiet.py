@@ -33,12 +33,13 @@ def native_stderr_silenced(active=True):
         os.close(devnull)
 
 
-def start_backend():
-    """Initialise the backend's devices (where TensorFlow calls cuInit) with the native log silenced."""
+def start_backend(with_tensorflow=False):
+    """Initialise the backend's devices (where TensorFlow calls cuInit) with the native log silenced; with
+    ``with_tensorflow`` also TensorFlow under another backend (the tf.data pipelines of training need it)."""
     with native_stderr_silenced():
         import keras
 
-        if keras.backend.backend() == "tensorflow":
+        if keras.backend.backend() == "tensorflow" or with_tensorflow:
             import tensorflow as tf
 
             tf.config.list_logical_devices()

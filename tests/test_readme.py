@@ -28,3 +28,27 @@ def test_readme_block_runs(heading, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(python_block(heading), f"README:{heading}", "exec"), {})
     assert capsys.readouterr().out.strip()
+
+
+def committed(*parts):
+    import json
+
+    return json.load(open(os.path.join(os.path.dirname(README), "benchmarks", "results", *parts)))
+
+
+def percent(value):
+    return f"{100 * value:.2f}%"
+
+
+def test_readme_figures_match_the_committed_results():
+    """README numbers are copied from committed outputs: they must not drift from them."""
+    text = open(README).read()
+    run = committed("scsenet44_fashion_mnist", "metrics.json")
+    row = next(line for line in text.splitlines() if line.startswith("| SCSENet44 (32x32x1, 10 classes) |"))
+    cells = [c.strip(" *") for c in row.strip("|").split("|")]
+    assert cells[1] == f"{run['params']:,}" and cells[2] == str(run["epochs"])
+    assert cells[4] == percent(run["best_val_accuracy"]) and cells[5] == percent(run["accuracy"])
+    digits = committed("finetune_digits", "results.json")
+    for tag, label in (("pretrained", "Fashion-MNIST-pretrained SCSENet44"), ("scratch", "same model from scratch")):
+        line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+        assert f"| {100 * digits[tag]['test_accuracy']:.1f}% |" in line, (tag, line)

@@ -23,7 +23,7 @@ BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec
 
 
 def run_backend(backend, *args, timeout=1200):
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": ROOT}
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join([ROOT, os.path.dirname(ZOO)])}
     done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -58,8 +58,14 @@ def test_zoo_runs_without_tensorflow(backend, tmp_path):
         assert row["macs"] == macs[name], name
 
 
+TORCH_SQUEEZENEXT_NAN = pytest.mark.xfail(
+    strict=True, reason="found 2026-12: on the torch backend, plain SqueezeNext23/23v5/44 (no attention) at 32x32, "
+    "batch 4, predict non-finite values after one SGD step (SC-SENet and SCA models do not); not yet diagnosed")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", [BACKENDS[0], pytest.param("torch", marks=[*BACKENDS[1].marks,
+                                                                              TORCH_SQUEEZENEXT_NAN])])
 def test_every_registered_model_on_backend(backend, tmp_path):
     from keras_scse import applications
 
@@ -71,12 +77,14 @@ def test_every_registered_model_on_backend(backend, tmp_path):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_cli_models_costs_without_tensorflow(backend):
-    script = ("import sys; from keras_scse import cli; code = cli.main(['models', 'SqueezeNext44', '--costs']); "
-              "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; sys.exit(code)")
+    script = ("import sys, no_tensorflow; from keras_scse import cli; "
+              "code = cli.main(['models', 'SqueezeNext44', '--costs']); "
+              "assert not no_tensorflow.tensorflow_loaded(), 'tensorflow imported'; sys.exit(code)")
     out = run_backend(backend, "-c", script).stdout
     assert "SqueezeNext44" in out and "5,524,224" in out  # MACs at 32x32x3, as on TensorFlow (README)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_onnx_export_from_backend_matches_the_model_there(backend, tmp_path):
     pytest.importorskip("tf2onnx")

@@ -4,7 +4,8 @@
 TensorFlow graph, a JAX jaxpr, or PyTorch's dispatcher) and counts, per op:
 
 * ``macs``: multiply-accumulates of convolutions (incl. depthwise) and matrix products (what most papers call
-  "FLOPs"); the same on every backend, since it depends only on the layers' shapes;
+  "FLOPs"); the same on every backend (the attention layers are traced in one formulation everywhere,
+  ``conv_formulation("batch_as_channels")``, whose MACs are those of their plain convs);
 * ``flops``: 2 * macs + one FLOP per output element of element-wise ops (BN's scale/shift, activations,
   gates, bias adds) + one per input element of reductions and pooling windows. This part follows the
   backend's op graph (e.g. ReLU is a ``max`` in JAX), so it may differ between backends in the last digits.
@@ -148,10 +149,15 @@ def count_flops(model, input_shape=None):
     if backend not in TRACERS:
         raise ValueError(f"FLOP counting supports the {sorted(TRACERS)} backends; Keras runs on {backend!r}. "
                          "Set KERAS_BACKEND to one of them.")
+    from keras_scse.layers.base import conv_formulation
+
     macs = other = 0
-    for op_macs, op_other in TRACERS[backend](model, shape):
-        macs += op_macs
-        other += op_other
+    # One formulation of the attention convs on every backend, so that counts agree (and with the committed
+    # tables); its MACs are those of the plain convs.
+    with conv_formulation("batch_as_channels"):
+        for op_macs, op_other in TRACERS[backend](model, shape):
+            macs += op_macs
+            other += op_other
     return {"macs": int(macs), "flops": int(2 * macs + other)}
 
 

@@ -4,7 +4,8 @@ Usage: KERAS_BACKEND=jax python tests/scripts/backend_zoo.py OUT_DIR [MODEL ...]
 
 For each model (32x32x3 input, 3 classes): build, predict, one jit-compiled training step, save to .keras and
 reload (safe_mode) with equal outputs, count MACs. Also each attention layer's output on a fixed input with
-fixed weights (for comparison with TensorFlow). Records whether TensorFlow was imported by keras_scse itself.
+fixed weights (for comparison with TensorFlow). TensorFlow cannot be imported in this process (no_tensorflow):
+everything must work with keras and the one backend.
 """
 
 import json
@@ -13,11 +14,14 @@ import sys
 
 import numpy as np
 
+if __name__ == "__main__":  # not when the TensorFlow tests import layer_outputs from here
+    import no_tensorflow  # noqa: F401
+
 import keras_scse  # noqa: F401  (first: the import must not bring TensorFlow)
 from keras_scse import applications, bench
 from keras_scse import layers as attention_layers
 
-tensorflow_after_import = "tensorflow" in sys.modules
+tensorflow_after_import = sys.modules.get("tensorflow") is not None
 
 import keras  # noqa: E402
 
@@ -36,7 +40,7 @@ def layer_outputs():
         layer.build(x.shape)
         for i, w in enumerate(layer.weights):
             w.assign(np.sin(np.arange(np.prod(w.shape)) + i).reshape(w.shape).astype("float32") * 0.5 + 0.6)
-        out[f"{name}{json.dumps(kwargs, sort_keys=True)}"] = np.asarray(layer(x)).tolist()
+        out[f"{name}{json.dumps(kwargs, sort_keys=True)}"] = keras.ops.convert_to_numpy(layer(x)).tolist()
     return out
 
 
@@ -60,7 +64,7 @@ def main():
     out_dir, names = sys.argv[1], sys.argv[2:] or applications.list_models()
     result = {"backend": keras.backend.backend(), "tensorflow_after_import": tensorflow_after_import,
               "layers": layer_outputs(), "models": {name: model_check(name, out_dir) for name in names}}
-    result["tensorflow_at_end"] = "tensorflow" in sys.modules
+    result["tensorflow_at_end"] = sys.modules.get("tensorflow") is not None
     print(json.dumps(result))
 
 

@@ -16,7 +16,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "benchmarks", "results", "speed")
 BACKENDS = {"tensorflow": False, "jax": True}
-ROWS = [("none", None)] + [(attention, how) for attention in ("scse", "sca")
+ROWS = [(None, None)] + [(attention, how) for attention in ("scse", "sca")
                            for how in ("batch_as_channels", "shifted", "plain")]
 
 
@@ -31,7 +31,7 @@ def measure_rows(xla):
                              model_kwargs={"attention": attention} if attention else {})
         with conv_formulation(how or "auto"):
             row = measure(config)
-        rows.append({**row, "attention": attention, "formulation": how or "-"})
+        rows.append({**row, "attention": attention or "none", "formulation": how or "-"})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

@@ -9,6 +9,7 @@ in-process tests.
 """
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -476,3 +477,25 @@ def test_warmup_is_capped_so_short_runs_decay():
     assert rate_at(short, 0) == 0.0 and rate_at(short, 3) == pytest.approx(0.1) and rate_at(short, 14) < 0.01
     long = training.make_optimizer(recipe, steps_per_epoch=100, epochs=15)
     assert rate_at(long, 50) == pytest.approx(0.05) and rate_at(long, 100) == pytest.approx(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_kill_and_resume_on_jax(tmp_path, arrays_npz):
+    """The same run folder protocol on KERAS_BACKEND=jax: killed after >= 1 epoch, the same command continues."""
+    npz, _ = arrays_npz
+    run_dir, epochs = str(tmp_path / "run"), 4
+    config = dict(FAST, run_dir=run_dir, epochs=epochs, jit_compile="auto")  # auto: XLA on JAX
+    env = {"KERAS_BACKEND": "jax"}
+    first = train_run(str(tmp_path), "first", npz, config, env=env, fresh=True, epoch_sleep=3.0)
+    deadline = time.time() + SUBPROCESS_TIMEOUT
+    backup = os.path.join(run_dir, "backup")
+    while (metadata_epoch(backup) or 0) < 1 and first.process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    killed_after = metadata_epoch(backup)
+    assert killed_after and killed_after < epochs, first.output()[-3000:]
+    code, output = train_run(str(tmp_path), "second", npz, config, env=env).wait()
+    assert code == 0, output[-3000:]
+    assert f"resuming after epoch {killed_after}" in output and "jit_compile=True" in output
+    assert [int(row["epoch"]) for row in read_history(run_dir)] == list(range(epochs))

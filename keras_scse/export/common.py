@@ -283,19 +283,16 @@ def source_backend_parity(model, report, sample, atol):
     cases = [rng.uniform(size=(batch, *shape)).astype(report["input_dtype"]) for batch in (1, 5)]
     if sample is not None:
         cases.append(np.asarray(sample, report["input_dtype"]))
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(report["path"], providers=["CPUExecutionProvider"])
     worst = 0.0
     for x in cases:
         expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
-        worst = max(worst, float(np.abs(run_exported(report, x) - expected).max()))
+        got = session.run([report["output_names"][0]], {report["input_name"]: x})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
     if worst > atol:
         raise ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
                           f"{keras.backend.backend()} backend by {worst:.3g} > atol={atol}.")
     return worst
 
-
-def run_exported(report, x):
-    """The exported ONNX file's first output for ``x`` (onnxruntime)."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(report["path"], providers=["CPUExecutionProvider"])
-    return session.run([report["output_names"][0]], {report["input_name"]: x})[0]

@@ -153,6 +153,9 @@ def batch_as_channels_conv(x, kernel):
     return ops.expand_dims(ops.transpose(y, (2, 0, 1)), -1)
 
 
+ONE_OUTPUT_CONVS = {"batch_as_channels": batch_as_channels_conv, "shifted": shifted_sum_conv}
+
+
 def apply_conv(conv, x):
     """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed as ``formulation()`` says."""
     how = formulation(conv.kernel.shape[:2])
@@ -160,7 +163,7 @@ def apply_conv(conv, x):
         return conv(x)
     kernel = ops.cast(conv.kernel, x.dtype)
     if max(kernel.shape[:2]) > 1:
-        y = (batch_as_channels_conv if how == "batch_as_channels" else shifted_sum_conv)(x, kernel)
+        y = ONE_OUTPUT_CONVS[how](x, kernel)
     else:  # 1x1: a matmul over the channel axis
         y = ops.tensordot(x, ops.reshape(kernel, (-1, 1)), axes=[[3], [0]])
     return y + ops.cast(conv.bias, y.dtype) if conv.use_bias else y
@@ -174,7 +177,7 @@ def apply_channel_conv1d(conv, pooled):
         return ops.sigmoid(ops.reshape(conv(ops.expand_dims(pooled, -1)), (-1, 1, 1, channels)))
     image = ops.reshape(pooled, (-1, 1, channels, 1))  # the descriptor as a 1 x C map: a (1, k) conv along C
     kernel = ops.reshape(ops.cast(conv.kernel, pooled.dtype), (1, k, 1, 1))
-    gate = (batch_as_channels_conv if how == "batch_as_channels" else shifted_sum_conv)(image, kernel)
+    gate = ONE_OUTPUT_CONVS[how](image, kernel)
     return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, channels)))
 
 

@@ -83,6 +83,8 @@ def batchnorm_layers(model):
 def recalibrate_batchnorm(model, dataset, batches):
     """Set every trainable BatchNorm layer's moving mean/variance to their average over ``batches`` batches."""
     layers = batchnorm_layers(model)
+    if not layers:  # all frozen (a fine-tune head stage): nothing to recompute, skip the forward passes
+        return
     momenta = [layer.momentum for layer in layers]
     try:
         for k, (x, _) in enumerate(dataset.take(batches)):

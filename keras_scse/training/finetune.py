@@ -111,8 +111,8 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
     steps = max(1, info.num_examples // batch_size)  # the train split drops a partial last batch
     train_oh, val_oh = one_hot(train_ds, info.num_classes), one_hot(val_ds, info.num_classes)
 
-    for stage, epochs, stage_lr, backbone_trainable, warmup in stages(weights, head_epochs, full_epochs,
-                                                                      base["lr"]):
+    plan = stages(weights, head_epochs, full_epochs, base["lr"])
+    for stage, epochs, stage_lr, backbone_trainable, warmup in plan:
         backbone.trainable = backbone_trainable
         stage_recipe = {**base, "lr": stage_lr, "warmup_epochs": base["warmup_epochs"] if warmup is None else warmup}
         compile_model(model, stage_recipe, steps, epochs)
@@ -128,7 +128,7 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
             keras.callbacks.BackupAndRestore(backup, double_checkpoint=True, delete_checkpoint=False)])
 
     model.save(os.path.join(run_dir, "model.keras"))
-    history = merged_history(run_dir, [s[0] for s in stages(weights, head_epochs, full_epochs, 0.0)])
+    history = merged_history(run_dir, [stage[0] for stage in plan])
     y_true, y_pred = report.predict_labels(model, test_ds)
     metrics = report.classification_metrics(y_true, y_pred, test_info.class_names)
     metrics.update(model=model_name, weights=str(weights), dataset=info.name, head_epochs=head_epochs,

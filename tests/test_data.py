@@ -376,7 +376,7 @@ def test_fashion_mnist_from_idx_files(tmp_path, monkeypatch):
 
 def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_SCSE_FASHION_MNIST", str(tmp_path))
-    monkeypatch.setattr(data, "FASHION_MNIST_DIRS", ())
+    monkeypatch.setattr(data.sources, "FASHION_MNIST_DIRS", ())  # where fashion_mnist_dir reads it
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist.*KERAS_SCSE_FASHION_MNIST"):
         data.load("fashion_mnist", "train")
 

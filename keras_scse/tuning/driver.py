@@ -1,6 +1,6 @@
 """The search driver: data, strategy, tuner, resumable search, and the results a person looks at.
 
-See ``keras_scse.tuning`` (the package docstring) for usage, resuming and distributed tuning.
+See docs/tuning.md (the user guide) for usage, the results, resuming and distributed tuning.
 """
 
 import csv

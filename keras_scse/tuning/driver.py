@@ -389,46 +389,61 @@ def search(hypermodel="scsenet", dataset="fashion_mnist", tuner="random", max_tr
            data_dir=None, tensorboard=True, save_best_model=True, report_only=False, verbose=1):
     """Architecture search over a keras_scse HyperModel; resumable; writes results in the project folder.
 
-    Args:
-        hypermodel: "scsenet" (``HyperSCSENet``), "scaresnet", "scamobilenetv2", or a ``SCSEHyperModel``
-            subclass.
-        dataset: as ``keras_scse.data.load``: "fashion_mnist", a TFDS name, an image folder, or (images, labels).
-        tuner: "random", "hyperband" (``epochs`` = max_epochs; ``max_trials`` unused) or "bayesian".
-        max_trials: total trials of the search, rejected (over-budget) and failed ones included. Running again
-            on the same folder continues up to this number.
-        epochs: epochs per trial (EarlyStopping on val_accuracy with ``patience`` may stop sooner).
-        directory, project_name: results go to ``directory/project_name`` (default name
-            "<hypermodel>_<dataset>").
-        image_size, channels, limit, val_limit, batch_size, augment, val_fraction, seed, data_dir: data, as
-            ``keras_scse.data.load`` (``limit``: first N training images; ``val_limit``: first N validation
-            images).
-        max_params, max_macs: budget; over-budget configurations are rejected before training (see
-            ``keras_scse.tuning.hypermodels``).
-        overwrite: start over (delete the project folder); default False continues an existing search.
-        space_overrides, fixed: shrink/pin the space (see ``resolve_space``).
-        count_macs: count MACs of every trial for the results (slow graph trace on big models).
+    Args (each in more detail in docs/tuning.md, with the results, resuming and distributed tuning):
+        hypermodel: "scsenet" (``HyperSCSENet``), "scaresnet", "scamobilenetv2", or a ``SCSEHyperModel`` subclass.
+        dataset, image_size, channels, limit, val_limit, batch_size, augment, val_fraction, seed, data_dir: data,
+            as ``keras_scse.data.load`` (``limit``, ``val_limit``: first N training, validation images).
+        tuner, max_trials, epochs, patience: "random", "hyperband" (``epochs`` = max_epochs, ``max_trials``
+            unused) or "bayesian"; trials in all (over-budget and failed ones count; a rerun continues up to it);
+            epochs per trial (at most: EarlyStopping on val_accuracy after ``patience`` epochs without progress).
+        directory, project_name, overwrite: results in directory/project_name (default "<hypermodel>_<dataset>");
+            overwrite=True starts over, the default continues the search there.
+        max_params, max_macs, space_overrides, fixed, count_macs: budget (over-budget configurations are rejected
+            before training), shrink/pin the space (``resolve_space``), count every trial's MACs.
         jit_compile, cpu_devices: keras_scse.training's XLA policy and strategy selection.
-        executions_per_trial, hyperband_factor: KerasTuner options.
-        max_consecutive_failures: stop the search after this many failed trials in a row (None: never;
-            KerasTuner's own default is 3, which over-budget rejections would hit quickly).
-        tensorboard: write TensorBoard logs (with KerasTuner's HParams) to ``<project>/tensorboard``.
-        save_best_model: retrieve the best trial's model and save ``best_model.keras``.
-        report_only: run no trial; (re)write the results of the trials the folder holds (an interrupted trial
-            is listed as INCOMPLETE). Use it to look at a search that is still running or was stopped.
+        executions_per_trial, hyperband_factor, max_consecutive_failures: KerasTuner options (None: never stop).
+        tensorboard, save_best_model, report_only, verbose: TensorBoard logs; save best_model.keras; run no
+            trial, only (re)write the results of the trials there; Keras verbosity.
 
-    Returns:
-        ``SearchResult`` (rows of trials.csv, the best record, file paths). A distributed worker returns
-        when the chief has no more trials for it, with no rows.
-
-    Raises:
-        ImportError: tensorboard (or scipy/scikit-learn for "bayesian") is missing.
-        RuntimeError: no trial completed (lists each trial's error).
-        ValueError: bad arguments, or the folder holds a search with other settings (use overwrite=True).
+    Returns a ``SearchResult`` (trials.csv's rows, the best record, file paths; a distributed worker's has no
+    rows). Raises ImportError (tensorboard, or scipy/scikit-learn for "bayesian", missing), RuntimeError (no
+    trial completed; lists each trial's error), ValueError (bad arguments, or another search in the folder).
     """
-    from keras_scse import data
-    from keras_scse.training import one_hot, resolve_jit_compile, select_strategy
-
     started = time.time()
+    tuner_name, hm_class, hm_name = _check_arguments(hypermodel, tuner, max_trials, epochs)
+    this_role = role()
+    project_name, project_dir = _project(directory, project_name, hm_name, dataset)
+    strategy, jit, distribution = _strategy(cpu_devices, jit_compile, batch_size)
+    keras.utils.set_random_seed(seed)
+    settings = dict(image_size=image_size, channels=channels, limit=limit, val_limit=val_limit,
+                    batch_size=batch_size, augment=augment, val_fraction=val_fraction, seed=seed)
+    (train_ds, info), (val_ds, val_info) = _load_data(dataset, data_dir, **settings)
+    model = hm_class(input_shape=info.image_shape, classes=info.num_classes, space_overrides=space_overrides,
+                     fixed=fixed, max_params=max_params, max_macs=max_macs, count_macs=count_macs,
+                     steps_per_epoch=math.ceil(info.num_examples / batch_size), epochs=epochs, jit_compile=jit)
+    if this_role != "worker":  # only the chief may delete the (shared) project folder
+        _start_project(project_dir, overwrite, dict(
+            hypermodel=hm_name, dataset=_dataset_label(dataset), tuner=tuner_name, **settings, max_params=max_params,
+            max_macs=max_macs, space=model.space, executions_per_trial=executions_per_trial))
+    kt_tuner = make_tuner(tuner_name, model, max_trials=int(max_trials), epochs=int(epochs), seed=seed,
+                          directory=directory, project_name=project_name, overwrite=False,
+                          distribution_strategy=distribution, executions_per_trial=executions_per_trial,
+                          hyperband_factor=hyperband_factor, max_consecutive_failures=max_consecutive_failures)
+    if this_role == "worker" and report_only:
+        raise ValueError("report_only=True is for the chief or a standalone process, not a worker.")
+    if this_role != "worker":
+        _announce(kt_tuner, hm_name, tuner_name, info, val_info, max_params, max_macs, strategy, jit, project_dir)
+    if not report_only:
+        _run_trials(kt_tuner, train_ds, val_ds, info.num_classes, epochs, patience, tensorboard, project_dir, verbose)
+    if this_role == "worker":
+        return SearchResult(role="worker", project_dir=project_dir, wall_time_s=time.time() - started)
+    result = write_results(kt_tuner, model, hm_name, save_best_model=save_best_model, started=started)
+    print(result.summary())
+    return result
+
+
+def _check_arguments(hypermodel, tuner, max_trials, epochs):
+    """(tuner name, HyperModel class, its name), or ValueError; ImportError for a missing dependency."""
     tuner_name = str(tuner).lower()
     if tuner_name not in TUNER_NAMES:
         raise ValueError(f"Unknown tuner {tuner!r}. Use one of {list(TUNER_NAMES)}.")
@@ -439,65 +454,71 @@ def search(hypermodel="scsenet", dataset="fashion_mnist", tuner="random", max_tr
     if not int(max_trials) >= 1 or not int(epochs) >= 1:
         raise ValueError(f"max_trials and epochs must be >= 1; received max_trials={max_trials}, epochs={epochs}.")
     check_dependencies(tuner_name)
-    this_role = role()
-    if this_role == "worker":
-        overwrite = False  # only the chief may delete the (shared) project folder
+    return tuner_name, hm_class, hm_name
+
+
+def _project(directory, project_name, hm_name, dataset):
+    """(project name, project folder); the default name is "<hypermodel>_<dataset>"."""
     dataset_name = dataset if isinstance(dataset, (str, os.PathLike)) else "arrays"
     project_name = project_name or f"{hm_name}_{os.path.basename(os.path.normpath(str(dataset_name)))}"
-    project_dir = os.path.join(directory, project_name)
+    return project_name, os.path.join(directory, project_name)
+
+
+def _dataset_label(dataset):
+    """The dataset as search_config.json records it: its name or path, or "arrays(<images' shape>)"."""
+    dataset_name = dataset if isinstance(dataset, (str, os.PathLike)) else "arrays"
+    return str(dataset_name) if dataset_name != "arrays" else f"arrays{tuple(getattr(dataset[0], 'shape', ()))}"
+
+
+def _strategy(cpu_devices, jit_compile, batch_size):
+    """(tf.distribute strategy, resolved jit_compile, the strategy to hand KerasTuner or None when single)."""
+    from keras_scse.training import resolve_jit_compile, select_strategy
 
     strategy = select_strategy(cpu_devices)
     jit = resolve_jit_compile(jit_compile, strategy)
     multi = strategy.num_replicas_in_sync > 1 or os.environ.get("TF_CONFIG")
     if batch_size % strategy.num_replicas_in_sync:
         raise ValueError(f"batch_size={batch_size} must be divisible by the {strategy.num_replicas_in_sync} replicas.")
-    keras.utils.set_random_seed(seed)
+    return strategy, jit, strategy if multi else None
+
+
+def _load_data(dataset, data_dir, image_size, channels, limit, val_limit, batch_size, augment, val_fraction, seed):
+    """((train pipeline, its DataInfo), (validation pipeline, its DataInfo))."""
+    from keras_scse import data
 
     common = dict(image_size=image_size, channels=channels, batch_size=batch_size, seed=seed,
                   val_fraction=val_fraction, data_dir=data_dir)
-    train_ds, info = data.load(dataset, "train", augment=augment, limit=limit, **common)
-    val_ds, val_info = data.load(dataset, "validation", limit=val_limit, **common)
-    steps = math.ceil(info.num_examples / batch_size)
-    model = hm_class(input_shape=info.image_shape, classes=info.num_classes, space_overrides=space_overrides,
-                     fixed=fixed, max_params=max_params, max_macs=max_macs, count_macs=count_macs,
-                     steps_per_epoch=steps, epochs=epochs, jit_compile=jit)
+    return (data.load(dataset, "train", augment=augment, limit=limit, **common),
+            data.load(dataset, "validation", limit=val_limit, **common))
 
-    if this_role != "worker":
-        if overwrite and os.path.exists(project_dir):
-            import shutil
 
-            shutil.rmtree(project_dir)
-        config = dict(hypermodel=hm_name, dataset=str(dataset_name) if dataset_name != "arrays" else
-                      f"arrays{tuple(getattr(dataset[0], 'shape', ()))}", tuner=tuner_name, image_size=image_size,
-                      channels=channels, limit=limit, val_limit=val_limit, batch_size=batch_size,
-                      augment=augment, val_fraction=val_fraction, seed=seed, max_params=max_params,
-                      max_macs=max_macs, space=model.space, executions_per_trial=executions_per_trial)
-        _check_or_write_config(project_dir, config, overwrite=False)
+def _start_project(project_dir, overwrite, config):
+    """Delete the project folder when ``overwrite``; then check the folder's search_config.json against
+    ``config`` (or write it)."""
+    if overwrite and os.path.exists(project_dir):
+        import shutil
 
-    kt_tuner = make_tuner(tuner_name, model, max_trials=int(max_trials), epochs=int(epochs), seed=seed,
-                          directory=directory, project_name=project_name, overwrite=False,
-                          distribution_strategy=strategy if multi else None,
-                          executions_per_trial=executions_per_trial, hyperband_factor=hyperband_factor,
-                          max_consecutive_failures=max_consecutive_failures)
+        shutil.rmtree(project_dir)
+    _check_or_write_config(project_dir, config, overwrite=False)
+
+
+def _announce(kt_tuner, hm_name, tuner_name, info, val_info, max_params, max_macs, strategy, jit, project_dir):
+    """One line saying what the search runs on, how far it is, and where the results go."""
+    remaining = kt_tuner.remaining_trials if tuner_name != "hyperband" else None
+    print(f"[keras-scse] tune {hm_name} ({tuner_name}) on {info.name}: {info.num_examples} train / "
+          f"{val_info.num_examples} validation images {info.image_shape}, {info.num_classes} classes; "
+          f"{len(kt_tuner.oracle.trials)} trial(s) done, "
+          f"{'?' if remaining is None else remaining} to go; budget max_params={max_params}, "
+          f"max_macs={max_macs}; {strategy.num_replicas_in_sync} replica(s), jit_compile={jit}; "
+          f"role {role()}; results in {project_dir}")
+
+
+def _run_trials(kt_tuner, train_ds, val_ds, num_classes, epochs, patience, tensorboard, project_dir, verbose):
+    """KerasTuner's search on one-hot labels, with EarlyStopping (and TensorBoard logs)."""
+    from keras_scse.training import one_hot
+
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(project_dir, "tensorboard"), write_graph=False))
-    if this_role != "worker":
-        remaining = kt_tuner.remaining_trials if tuner_name != "hyperband" else None
-        print(f"[keras-scse] tune {hm_name} ({tuner_name}) on {info.name}: {info.num_examples} train / "
-              f"{val_info.num_examples} validation images {info.image_shape}, {info.num_classes} classes; "
-              f"{len(kt_tuner.oracle.trials)} trial(s) done, "
-              f"{'?' if remaining is None else remaining} to go; budget max_params={max_params}, "
-              f"max_macs={max_macs}; {strategy.num_replicas_in_sync} replica(s), jit_compile={jit}; "
-              f"role {this_role}; results in {project_dir}")
-    if report_only:
-        if this_role == "worker":
-            raise ValueError("report_only=True is for the chief or a standalone process, not a worker.")
-    else:
-        kt_tuner.search(one_hot(train_ds, info.num_classes), validation_data=one_hot(val_ds, info.num_classes),
-                        epochs=int(epochs), callbacks=callbacks, verbose=verbose)
-    if this_role == "worker":
-        return SearchResult(role="worker", project_dir=project_dir, wall_time_s=time.time() - started)
-    result = write_results(kt_tuner, model, hm_name, save_best_model=save_best_model, started=started)
-    print(result.summary())
-    return result
+    kt_tuner.search(one_hot(train_ds, num_classes), validation_data=one_hot(val_ds, num_classes),
+                    epochs=int(epochs), callbacks=callbacks, verbose=verbose)

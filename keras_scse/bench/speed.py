@@ -123,12 +123,12 @@ def keras_timings(model, config, x, y):
 
 
 def onnx_timings(model, config, x):
-    from keras_scse.export.onnx_export import _session, to_onnx
+    from keras_scse.export.onnx_export import onnx_session, to_onnx
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.onnx")
         report = to_onnx(model, path, check=False)
-        session = _session(path)
+        session = onnx_session(path)
     feed = {report["input_name"]: x}
     return {"infer": timed_steps(lambda: session.run(None, feed), config.steps, config.repeats, config.warmup)}
 

@@ -98,7 +98,8 @@ def _name_dims(proto, spec):
                 dim.dim_param = "batch"
 
 
-def _session(path):
+def onnx_session(path):
+    """An onnxruntime CPU InferenceSession of the .onnx file ``path``, with onnxruntime's own log cut to errors."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -164,11 +165,26 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     if keras.backend.backend() != "tensorflow":
         return common.via_tensorflow("to_onnx", model, path, check, sample, atol, opset=opset,
                                      dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial)
-    import onnx
-    import tf2onnx
+    import onnx  # noqa: F401 - the export extra's ImportError comes before any tracing
+    import tf2onnx  # noqa: F401
 
     start = time.time()
     sample, spec, function, names = common.prepare(model, sample, dynamic_batch, dynamic_spatial)
+    proto = _convert(model, function, spec, opset)
+    _name_dims(proto, spec)
+    _save(proto, model, path)
+    # tf2onnx names the outputs after the returned dict's keys (in sorted order); `names` keeps the model's order
+    # and onnxruntime is always asked for outputs by name.
+    graph_outputs = [o.name for o in proto.graph.output]
+    if sorted(graph_outputs) != sorted(names):
+        raise common.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
+    diffs = _check_parity(model, path, spec, names, sample, atol) if check else {}
+    return common.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)
+
+
+def _convert(model, function, spec, opset):
+    """The ONNX proto of the traced ``function``; ExportError naming the op (and layer) tf2onnx cannot convert."""
+    import tf2onnx
 
     with _collect_tf2onnx_errors() as log_messages:
         try:
@@ -185,8 +201,14 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     bad = _unsupported_nodes(proto)
     if bad:
         raise _unsupported_error(model, [(n.op_type, n.name) for n in bad], log_messages)
+    return proto
 
-    _name_dims(proto, spec)
+
+def _save(proto, model, path):
+    """Write ``proto`` to ``path`` (parent folders created), with keras_scse's version and the model's name in
+    its metadata."""
+    import onnx
+
     import keras_scse
 
     for key, value in (("keras_scse_version", keras_scse.__version__), ("model_name", model.name)):
@@ -196,21 +218,16 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     os.makedirs(folder, exist_ok=True)
     onnx.save(proto, path)
 
-    # tf2onnx names the outputs after the returned dict's keys (in sorted order); `names` keeps the model's order
-    # and onnxruntime is always asked for outputs by name.
-    graph_outputs = [o.name for o in proto.graph.output]
-    if sorted(graph_outputs) != sorted(names):
-        raise common.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
-    diffs = {}
-    if check:
-        try:
-            session = _session(path)
-        except Exception as error:  # noqa: BLE001 - re-raised with context
-            raise common.ExportError(
-                f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
-            ) from error
-        cases = [("random", x) for x in common.random_inputs(spec)]
-        if sample is not None:
-            cases.append(("sample", sample))
-        diffs = parity(model, session, spec, names, cases, atol, path)
-    return common.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)
+
+def _check_parity(model, path, spec, names, sample, atol):
+    """{kind: max |onnx - keras|} on random inputs and ``sample`` through onnxruntime (see ``parity``)."""
+    try:
+        session = onnx_session(path)
+    except Exception as error:  # noqa: BLE001 - re-raised with context
+        raise common.ExportError(
+            f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
+        ) from error
+    cases = [("random", x) for x in common.random_inputs(spec)]
+    if sample is not None:
+        cases.append(("sample", sample))
+    return parity(model, session, spec, names, cases, atol, path)

@@ -27,7 +27,7 @@ def layers():
     from keras import ops
 
     from keras_scse import layers as L
-    from keras_scse.layers import base, baselines
+    from keras_scse.layers import base
 
     class SCSEDefinition(L.SeparableSqueezeExcite):  # conv/add, as the layer computed it before the speed work
         def __init__(self):
@@ -52,8 +52,7 @@ def layers():
 
     class CBAMDefinition(L.CBAM):
         def attend(self, x, training=None):
-            logits = sum(baselines._mlp_gate(self.dense_reduce, self.dense_expand, pool(x, axis=(1, 2)))
-                         for pool in (ops.mean, ops.max))
+            logits = sum(self.channel_logits(pool(x, axis=(1, 2))) for pool in (ops.mean, ops.max))
             x = x * ops.sigmoid(logits)
             return x * ops.sigmoid(self.spatial_conv(base.mean_max(x, axis=-1)))
 

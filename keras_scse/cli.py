@@ -1,6 +1,8 @@
 """`keras-scse` command line: parse, call the library, print."""
 
 import argparse
+import dataclasses
+import inspect
 import json
 import math
 import os
@@ -59,19 +61,17 @@ def cmd_models(args):
     return 0
 
 
+def library_arguments(args, target):
+    """The parsed values that ``target`` (a library function or config dataclass) takes, by name."""
+    return {name: getattr(args, name) for name in library_defaults(target, everything=True) if hasattr(args, name)}
+
+
 def cmd_train(args):
     from keras_scse import training
 
-    config = training.TrainConfig(
-        model=args.model, dataset=args.dataset, run_dir=args.run_dir or f"runs/{args.model.lower()}-{args.dataset}",
-        epochs=args.epochs, batch_size=args.batch_size, image_size=args.image_size, channels=args.channels,
-        recipe=args.recipe, lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-        warmup_epochs=args.warmup_epochs, augment=not args.no_augment, val_fraction=args.val_fraction,
-        seed=args.seed, limit=args.limit, data_dir=args.data_dir, jit_compile=args.jit_compile,
-        mixed_precision=args.mixed_precision, cpu_devices=args.cpu_devices,
-        steps_per_execution=args.steps_per_execution, model_kwargs=args.model_kwargs or {},
-        skip_unreadable=args.skip_unreadable,
-    )
+    run_dir = args.run_dir or f"runs/{args.model.lower()}-{args.dataset}"
+    config = training.TrainConfig(**{**library_arguments(args, training.TrainConfig), "run_dir": run_dir,
+                                     "model_kwargs": args.model_kwargs or {}})
     training.train(config, fresh=args.fresh, resume=args.resume, verbose=args.verbose)
     return 0
 
@@ -79,22 +79,17 @@ def cmd_train(args):
 def cmd_demo(args):
     from keras_scse import demo
 
-    demo.run(epochs=args.epochs, limit=args.limit, run_dir=args.run_dir)
+    demo.run(**library_arguments(args, demo.run))
     return 0
 
 
 def cmd_tune(args):
-    from keras_scse import tuning
+    try:
+        from keras_scse import tuning
+    except ImportError as error:
+        raise RuntimeError(f"keras-scse tune needs KerasTuner ({error}): pip install 'keras-scse[tune]'") from None
 
-    result = tuning.search(
-        hypermodel=args.hypermodel, dataset=args.dataset, tuner=args.tuner, max_trials=args.max_trials,
-        epochs=args.epochs, directory=args.directory, project_name=args.project_name, image_size=args.image_size,
-        channels=args.channels, limit=args.limit, val_limit=args.val_limit, batch_size=args.batch_size,
-        max_params=args.max_params, max_macs=args.max_macs, seed=args.seed, overwrite=args.overwrite,
-        augment=args.augment, patience=args.patience, jit_compile=args.jit_compile, cpu_devices=args.cpu_devices,
-        fixed=args.fixed, space_overrides=args.space_overrides,
-        data_dir=args.data_dir, report_only=args.report_only, verbose=args.verbose,
-    )
+    result = tuning.search(**library_arguments(args, tuning.search))
     return 0 if result is not None else 1
 
 
@@ -129,11 +124,8 @@ def cmd_export(args):
 def cmd_finetune(args):
     from keras_scse.training.finetune import finetune
 
-    finetune(args.model, args.dataset, args.run_dir or f"runs/finetune-{args.model.lower()}",
-             weights=None if args.weights == "none" else args.weights, head_epochs=args.head_epochs,
-             full_epochs=args.full_epochs, batch_size=args.batch_size, lr=args.lr, image_size=args.image_size,
-             channels=args.channels, seed=args.seed, limit=args.limit,
-             augment=None if args.augment == "none" else args.augment, verbose=args.verbose, fresh=args.fresh)
+    run_dir = args.run_dir or f"runs/finetune-{args.model.lower()}"
+    finetune(args.model, args.dataset, **{**library_arguments(args, finetune), "run_dir": run_dir})
     return 0
 
 
@@ -275,7 +267,12 @@ def on_off(text):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, ``keras-scse: error: ...``, with exit status 2."""
+    """An ArgumentParser whose errors are one line, ``keras-scse: error: ...``, with exit status 2, and whose
+    help shows each option's default (the library's, see ``library_defaults``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         command = self.prog.split(" ", 1)[1:]  # "keras-scse train" -> ["train"]
@@ -283,13 +280,54 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"keras-scse: error: {message} (see {help_hint})\n")
 
 
-def build_parser():
-    parser = Parser(prog="keras-scse", description="Small attention CNNs (SC-SENet, SCA) for Keras 3.")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks of errors and the backend's native start-up log")
-    sub = parser.add_subparsers(dest="command", required=True)
+def weights_choice(text):
+    return None if text.lower() == "none" else text
 
+
+def augment_choice(text):
+    if text not in ("flip_crop", "crop", "none"):
+        raise argparse.ArgumentTypeError(f"got {text!r}; give flip_crop, crop or none")
+    return None if text == "none" else text
+
+
+def library_defaults(target, everything=False):
+    """{parameter: default} of a library function, or {field: default} of a config dataclass: the CLI takes
+    its defaults from there, so each is declared once. ``everything``: every name, with or without a default."""
+    if dataclasses.is_dataclass(target):
+        instance = target()
+        return {field.name: getattr(instance, field.name) for field in dataclasses.fields(target)}
+    parameters = inspect.signature(target).parameters.values()
+    return {p.name: p.default for p in parameters
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and (everything or p.default is not p.empty)}
+
+
+def add_data_options(parser, data_dir=True):
+    """What train, finetune and tune share: the data's size, channels, subset, seed; Keras' verbosity."""
+    parser.add_argument("--image-size", type=positive_int, help="resize images to SIZE x SIZE (default: as stored)")
+    parser.add_argument("--channels", type=positive_int, choices=(1, 3), help="convert images to 1 or 3 channels")
+    parser.add_argument("--limit", type=positive_int, help="use only the first N training images")
+    parser.add_argument("--seed", type=non_negative_int)
+    if data_dir:
+        parser.add_argument("--data-dir", help="TFDS data folder")
+    parser.add_argument("--verbose", type=verbosity, help="Keras fit verbosity: auto, 0, 1, 2")
+
+
+def add_device_options(parser):
+    parser.add_argument("--jit-compile", type=jit_value, help="auto (default), true or false (XLA)")
+    parser.add_argument("--cpu-devices", type=positive_int,
+                        help="split the CPU into N logical devices and train with MirroredStrategy over them")
+
+
+def add_model_kwargs(parser):
+    parser.add_argument("--model-kwargs", type=json_object,
+                        help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
+
+
+def add_info(sub):
     sub.add_parser("info", help="versions, devices, registered models and attention layers").set_defaults(func=cmd_info)
 
+
+def add_models(sub):
     models = sub.add_parser("models", help="list registered models (wildcards), optionally with their costs")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'SCSE*'")
     models.add_argument("--costs", action="store_true", help="build each model and print params and MACs")
@@ -297,11 +335,19 @@ def build_parser():
     models.add_argument("--input-size", type=positive_int, default=None, help="default: each model's default size")
     models.set_defaults(func=cmd_models)
 
-    demo = sub.add_parser("demo", help="build SCSENet44, print its costs, train briefly on real Fashion-MNIST")
-    demo.add_argument("--epochs", type=positive_int, default=3)
-    demo.add_argument("--limit", type=positive_int, default=6000, help="training images to use")
-    demo.add_argument("--run-dir", default="runs/demo")
-    demo.set_defaults(func=cmd_demo)
+
+def add_demo(sub):
+    from keras_scse import demo
+
+    parser = sub.add_parser("demo", help="build SCSENet44, print its costs, train briefly on real Fashion-MNIST")
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--limit", type=positive_int, help="training images to use")
+    parser.add_argument("--run-dir")
+    parser.set_defaults(**library_defaults(demo.run), func=cmd_demo)
+
+
+def add_train(sub):
+    from keras_scse.training.core import TrainConfig
 
     tr = sub.add_parser(
         "train", help="train a registered model; re-running the same command resumes",
@@ -309,38 +355,35 @@ def build_parser():
                     "config.json, history.csv, TensorBoard logs, best.keras / last.keras, metrics.json and PNG "
                     "plots. Killing the run and starting the same command again continues after the last "
                     "finished epoch.")
-    tr.add_argument("--model", default="SCSENet44", help="registered model name (see `keras-scse models`)")
-    tr.add_argument("--dataset", default="fashion_mnist",
-                    help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) or an image "
-                         "folder with one sub-folder per class")
-    tr.add_argument("--epochs", type=positive_int, default=10)
-    tr.add_argument("--batch-size", type=positive_int, default=128, help="global batch size, split over replicas")
-    tr.add_argument("--image-size", type=positive_int, default=None, help="resize images to SIZE x SIZE (default: as stored)")
-    tr.add_argument("--channels", type=positive_int, choices=(1, 3), default=None, help="convert images to 1 or 3 channels")
-    tr.add_argument("--recipe", choices=("sgd", "adamw"), default="sgd",
+    tr.add_argument("--model", help="registered model name (see `keras-scse models`)")
+    tr.add_argument("--dataset", help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) "
+                                      "or an image folder with one sub-folder per class")
+    tr.add_argument("--epochs", type=positive_int)
+    tr.add_argument("--batch-size", type=positive_int, help="global batch size, split over replicas")
+    tr.add_argument("--recipe", choices=("sgd", "adamw"),
                     help="optimiser recipe (cosine schedule with warm-up, label smoothing, weight decay)")
-    tr.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: recipe's, scaled by batch/256)")
-    tr.add_argument("--weight-decay", type=non_negative_float, default=None)
-    tr.add_argument("--label-smoothing", type=smoothing, default=None)
-    tr.add_argument("--warmup-epochs", type=non_negative_float, default=None)
-    tr.add_argument("--no-augment", action="store_true", help="turn off flip + padded random crop")
-    tr.add_argument("--val-fraction", type=fraction, default=0.1, help="validation share carved from train")
-    tr.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
-    tr.add_argument("--seed", type=non_negative_int, default=0)
+    tr.add_argument("--lr", type=positive_float, help="peak learning rate (default: recipe's, scaled by batch/256)")
+    tr.add_argument("--weight-decay", type=non_negative_float)
+    tr.add_argument("--label-smoothing", type=smoothing)
+    tr.add_argument("--warmup-epochs", type=non_negative_float)
+    tr.add_argument("--no-augment", dest="augment", action="store_false", help="turn off flip + padded random crop")
+    tr.add_argument("--val-fraction", type=fraction, help="validation share carved from train")
     tr.add_argument("--skip-unreadable", action="store_true",
                     help="image folders: leave out files that cannot be decoded (default: stop and list them)")
-    tr.add_argument("--data-dir", default=None, help="TFDS data folder")
-    tr.add_argument("--run-dir", default=None, help="output folder (default runs/<model>-<dataset>)")
+    tr.add_argument("--run-dir", help="output folder (default runs/<model>-<dataset>)")
     tr.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
     tr.add_argument("--resume", action="store_true", help="require a checkpoint to continue from")
-    tr.add_argument("--jit-compile", type=jit_value, default="auto", help="auto (default), true or false (XLA)")
     tr.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU only)")
-    tr.add_argument("--cpu-devices", type=positive_int, default=None,
-                    help="split the CPU into N logical devices and train with MirroredStrategy over them")
-    tr.add_argument("--steps-per-execution", type=positive_int, default=1)
-    tr.add_argument("--model-kwargs", type=json_object, default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
-    tr.add_argument("--verbose", type=verbosity, default="auto", help="Keras fit verbosity: auto, 0, 1, 2")
-    tr.set_defaults(func=cmd_train)
+    tr.add_argument("--steps-per-execution", type=positive_int)
+    add_data_options(tr)
+    add_device_options(tr)
+    add_model_kwargs(tr)
+    tr.set_defaults(**{**library_defaults(TrainConfig), "run_dir": None, "model_kwargs": None}, verbose="auto",
+                    func=cmd_train)
+
+
+def add_finetune(sub):
+    from keras_scse.training.finetune import finetune
 
     ft = sub.add_parser(
         "finetune", help="fine-tune a pretrained model on your data (frozen head stage, then all layers)",
@@ -349,103 +392,127 @@ def build_parser():
                     "unfreeze all layers. Channel counts that differ from the checkpoint's are adapted in the "
                     "first conv. Running the same command again resumes.")
     ft.add_argument("--model", default="SCSENet44")
-    ft.add_argument("--weights", default="fashion_mnist",
+    ft.add_argument("--weights", type=weights_choice,
                     help="registered name, a .weights.h5 or .keras path, or 'none' (from scratch)")
     ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
-    ft.add_argument("--head-epochs", type=non_negative_int, default=2)
-    ft.add_argument("--full-epochs", type=non_negative_int, default=8)
-    ft.add_argument("--batch-size", type=positive_int, default=64)
-    ft.add_argument("--lr", type=positive_float, default=None,
+    ft.add_argument("--head-epochs", type=non_negative_int)
+    ft.add_argument("--full-epochs", type=non_negative_int)
+    ft.add_argument("--batch-size", type=positive_int)
+    ft.add_argument("--lr", type=positive_float,
                     help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
-    ft.add_argument("--augment", choices=("flip_crop", "crop", "none"), default="flip_crop",
-                    help="'crop' for classes that a mirror image changes (digits, text)")
+    ft.add_argument("--augment", type=augment_choice,
+                    help="flip_crop, crop (for classes that a mirror image changes: digits, text) or none")
     ft.add_argument("--fresh", action="store_true", help="start over instead of resuming --run-dir")
-    ft.add_argument("--image-size", type=positive_int, default=None)
-    ft.add_argument("--channels", type=positive_int, choices=(1, 3), default=None)
-    ft.add_argument("--limit", type=positive_int, default=None)
-    ft.add_argument("--seed", type=non_negative_int, default=0)
-    ft.add_argument("--run-dir", default=None)
-    ft.add_argument("--verbose", type=verbosity, default="auto")
-    ft.set_defaults(func=cmd_finetune)
+    ft.add_argument("--run-dir", help="output folder (default runs/finetune-<model>)")
+    add_data_options(ft, data_dir=False)
+    ft.set_defaults(**library_defaults(finetune), run_dir=None, func=cmd_finetune)  # finetune has no run_dir default
 
+
+def add_tune(sub):
     tu = sub.add_parser(
         "tune", help="KerasTuner architecture search (HyperSCSENet / HyperSCAResNet / HyperSCAMobileNetV2)",
         description="Search architectures and optimiser settings with KerasTuner. Writes <directory>/<project>/ "
                     "trials.csv, best_hyperparameters.json, accuracy_vs_params.png, best_model.keras. Running the "
                     "same command again continues the search. Distributed: set KERASTUNER_TUNER_ID / "
-                    "KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT (see keras_scse.tuning's docstring).")
-    tu.add_argument("--hypermodel", default="scsenet", choices=("scsenet", "scaresnet", "scamobilenetv2"))
-    tu.add_argument("--dataset", default="fashion_mnist", help="as for train")
-    tu.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
-    tu.add_argument("--max-trials", type=positive_int, default=10, help="total trials, rejected ones included (not hyperband)")
-    tu.add_argument("--epochs", type=positive_int, default=3, help="epochs per trial (hyperband: max epochs)")
-    tu.add_argument("--directory", default="runs/tune")
-    tu.add_argument("--project-name", default=None, help="default <hypermodel>_<dataset>")
-    tu.add_argument("--image-size", type=positive_int, default=None)
-    tu.add_argument("--channels", type=positive_int, choices=(1, 3), default=None)
-    tu.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
-    tu.add_argument("--val-limit", type=positive_int, default=None, help="use only the first N validation images")
-    tu.add_argument("--batch-size", type=positive_int, default=128)
-    tu.add_argument("--max-params", type=positive_float, default=None, help="reject bigger models before training, e.g. 1e6")
-    tu.add_argument("--max-macs", type=positive_float, default=None, help="reject models with more MACs per image")
-    tu.add_argument("--seed", type=non_negative_int, default=0)
+                    "KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT (see docs/tuning.md).")
+    try:
+        from keras_scse.tuning.driver import search
+    except ImportError:  # the optional extra is missing: say so when the command runs, not in every --help
+        tu.add_argument("options", nargs=argparse.REMAINDER, help="(needs pip install 'keras-scse[tune]')")
+        tu.set_defaults(func=cmd_tune)
+        return
+    tu.add_argument("--hypermodel", choices=("scsenet", "scaresnet", "scamobilenetv2"))
+    tu.add_argument("--dataset", help="as for train")
+    tu.add_argument("--tuner", choices=("random", "hyperband", "bayesian"))
+    tu.add_argument("--max-trials", type=positive_int, help="total trials, rejected ones included (not hyperband)")
+    tu.add_argument("--epochs", type=positive_int, help="epochs per trial (hyperband: max epochs)")
+    tu.add_argument("--directory")
+    tu.add_argument("--project-name", help="default <hypermodel>_<dataset>")
+    tu.add_argument("--val-limit", type=positive_int, help="use only the first N validation images")
+    tu.add_argument("--batch-size", type=positive_int)
+    tu.add_argument("--max-params", type=positive_float, help="reject bigger models before training, e.g. 1e6")
+    tu.add_argument("--max-macs", type=positive_float, help="reject models with more MACs per image")
     tu.add_argument("--overwrite", action="store_true", help="delete the project and start over")
     tu.add_argument("--augment", action="store_true", help="flip + padded random crop during trials")
-    tu.add_argument("--patience", type=non_negative_int, default=3, help="EarlyStopping patience (epochs) on val_accuracy")
-    tu.add_argument("--fixed", type=json_object, default=None, help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
-    tu.add_argument("--space-overrides", type=json_object, default=None, help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", '
-                    '"values": [0.5, 0.75]}}\'')
-    tu.add_argument("--jit-compile", type=jit_value, default="auto")
-    tu.add_argument("--cpu-devices", type=positive_int, default=None)
-    tu.add_argument("--data-dir", default=None, help="TFDS data folder")
-    tu.add_argument("--report-only", action="store_true",
-                    help="run no trial: write the results of the trials done so far")
-    tu.add_argument("--verbose", type=verbosity, default="1", help="Keras fit verbosity: 0, 1, 2")
-    tu.set_defaults(func=cmd_tune)
+    tu.add_argument("--patience", type=non_negative_int, help="EarlyStopping patience (epochs) on val_accuracy")
+    tu.add_argument("--fixed", type=json_object,
+                    help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
+    tu.add_argument("--space-overrides", type=json_object,
+                    help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", "values": [0.5, 0.75]}}\'')
+    tu.add_argument("--report-only", action="store_true", help="run no trial: write the results of the trials done so far")
+    add_data_options(tu)
+    add_device_options(tu)
+    tu.set_defaults(**library_defaults(search), func=cmd_tune)
+
+
+def add_export(sub):
+    from keras_scse.export.onnx_export import to_onnx
+
     ex = sub.add_parser(
         "export", help="export a trained or registered model to ONNX or a SavedModel, checking parity with Keras",
         description="Export a .keras model (e.g. a run's best.keras) or a registered model with random weights "
                     "to ONNX (tf2onnx, checked with onnxruntime) or a TF Serving SavedModel (reloaded and checked).")
-    src = ex.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model-path", type=keras_file, help="a .keras file, e.g. runs/<run>/best.keras")
-    src.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
+    source = ex.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-path", type=keras_file, help="a .keras file, e.g. runs/<run>/best.keras")
+    source.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
     ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx")
     ex.add_argument("--output", default=None, help="output file (.onnx) or folder (savedmodel); default: next to "
                     "--model-path, or <model>.onnx / <model>_savedmodel")
-    ex.add_argument("--opset", type=positive_int, default=17, help="ONNX opset")
-    ex.add_argument("--atol", type=non_negative_float, default=1e-4, help="largest allowed |exported - keras| difference")
+    ex.add_argument("--opset", type=positive_int, help="ONNX opset")
+    ex.add_argument("--atol", type=non_negative_float, help="largest allowed |exported - keras| difference")
     ex.add_argument("--no-check", action="store_true", help="skip the parity check")
-    ex.add_argument("--input-size", type=size_or_any, default=None, help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
+    ex.add_argument("--input-size", type=size_or_any, default=None,
+                    help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
     ex.add_argument("--channels", type=positive_int, default=None, help="with --model: input channels (default 3)")
     ex.add_argument("--classes", type=positive_int, default=1000, help="with --model: classifier outputs")
-    ex.set_defaults(func=cmd_export)
+    defaults = library_defaults(to_onnx)
+    ex.set_defaults(opset=defaults["opset"], atol=defaults["atol"], func=cmd_export)
 
+
+def add_bench(sub):
+    from keras_scse.bench import BenchConfig
+
+    defaults = library_defaults(BenchConfig)
     be = sub.add_parser(
         "bench", help="parameters, MACs, peak memory, training/inference throughput (XLA on/off, ONNX Runtime)",
         description="Benchmark a registered model on synthetic inputs: images/s for training steps (forward, "
                     "backward, SGD update) and inference, median of --repeats timed blocks of --steps steps after "
                     "--warmup untimed steps; each configuration runs in a fresh process so peak memory is its own. "
                     "MACs are multiply-accumulates per image (what papers call FLOPs).")
-    be.add_argument("--model", default="SCSENet44", help="registered model name")
-    be.add_argument("--input-size", type=positive_int, nargs="+", default=[32], help="one or more sizes (SIZE x SIZE)")
-    be.add_argument("--batch-size", type=positive_int, nargs="+", default=[32], help="one or more batch sizes")
-    be.add_argument("--channels", type=positive_int, default=3)
-    be.add_argument("--classes", type=positive_int, default=10)
-    be.add_argument("--xla", type=on_off, nargs="+", default=[False], metavar="{off,on}", help="XLA off (default), on, or both: --xla off on")
+    be.add_argument("--model", help="registered model name")
+    be.add_argument("--input-size", type=positive_int, nargs="+", default=[defaults["input_size"]],
+                    help="one or more sizes (SIZE x SIZE)")
+    be.add_argument("--batch-size", type=positive_int, nargs="+", default=[defaults["batch_size"]],
+                    help="one or more batch sizes")
+    be.add_argument("--channels", type=positive_int)
+    be.add_argument("--classes", type=positive_int)
+    be.add_argument("--xla", type=on_off, nargs="+", default=[defaults["xla"]], metavar="{off,on}",
+                    help="XLA off (default), on, or both: --xla off on")
     be.add_argument("--onnx", action="store_true", help="also time ONNX Runtime inference of the tf2onnx export")
     be.add_argument("--inference-only", action="store_true")
-    be.add_argument("--steps", type=positive_int, default=5, help="steps per timed block")
-    be.add_argument("--repeats", type=positive_int, default=5, help="timed blocks (the median is reported)")
-    be.add_argument("--warmup", type=non_negative_int, default=2, help="untimed steps first (tracing, compilation)")
-    be.add_argument("--model-kwargs", type=json_object, default=None, help='JSON of constructor options, e.g. \'{"attention": "sca"}\'')
+    be.add_argument("--steps", type=positive_int, help="steps per timed block")
+    be.add_argument("--repeats", type=positive_int, help="timed blocks (the median is reported)")
+    be.add_argument("--warmup", type=non_negative_int, help="untimed steps first (tracing, compilation)")
+    add_model_kwargs(be)
     be.add_argument("--json", action="store_true", help="print rows as JSON lines instead of a table")
-    be.add_argument("--output", default=None, help="also write the rows to this file: CSV if it ends in .csv, "
-                    "else JSON lines")
+    be.add_argument("--output", help="also write the rows to this file: CSV if it ends in .csv, else JSON lines")
     be.add_argument("--in-process", action="store_true", help="measure in this process (faster; memory is shared)")
-    be.set_defaults(func=cmd_bench)
+    scalar = {key: defaults[key] for key in ("model", "channels", "classes", "steps", "repeats", "warmup")}
+    be.set_defaults(**scalar, model_kwargs=None, func=cmd_bench)
+
+
+SUBCOMMANDS = (add_info, add_models, add_demo, add_train, add_finetune, add_tune, add_export, add_bench)
+
+
+def build_parser():
+    parser = Parser(prog="keras-scse", description="Small attention CNNs (SC-SENet, SCA) for Keras 3.")
+    debug = dict(action="store_true", help="show Python tracebacks of errors and the backend's native start-up log")
+    parser.add_argument("--debug", **debug)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
     for command in sub.choices.values():  # --debug also after the command; SUPPRESS keeps the top-level value
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show Python tracebacks of errors and the backend's native start-up log")
+        command.add_argument("--debug", **debug, default=argparse.SUPPRESS)
     parser.commands = sub.choices
     return parser
 

@@ -16,18 +16,42 @@ def python_block(heading):
     return blocks[0]
 
 
-@pytest.mark.parametrize("heading", [
-    "Use a pretrained model",
-    "Export to ONNX",
-    pytest.param("Fine-tune on your data", marks=pytest.mark.slow),
+def percent_printed(pattern, out):
+    match = re.search(pattern, out)
+    assert match, (pattern, out)
+    return float(match.group(1))
+
+
+def check_pretrained(out):
+    from keras_scse.data import FASHION_MNIST_CLASSES
+
+    # 87.8% on all 10,000 test images; the first 512 give the same within sampling error
+    assert percent_printed(r"([0-9.]+)% right; first: (.+)", out) >= 80.0
+    first = re.search(r"first: (.+)", out).group(1)
+    assert first in FASHION_MNIST_CLASSES, first
+    assert re.search(r"\[\[\('[a-z/ -]+', 0\.[0-9]+\), \('[a-z/ -]+', 0\.[0-9]+\)\]\]", out), out
+
+
+def check_onnx(out):
+    assert percent_printed(r"largest difference: ([0-9.e+-]+)", out) <= 1e-4  # to_onnx's own tolerance
+
+
+def check_finetune(out):
+    assert percent_printed(r"test accuracy ([0-9.]+)%", out) >= 50.0  # chance is 10%
+
+
+@pytest.mark.parametrize("heading, check", [
+    ("Use a pretrained model", check_pretrained),
+    ("Export to ONNX", check_onnx),
+    pytest.param("Fine-tune on your data", check_finetune, marks=pytest.mark.slow),
 ])
-def test_readme_block_runs(heading, tmp_path, monkeypatch, capsys):
+def test_readme_block_runs(heading, check, tmp_path, monkeypatch, capsys):
     pytest.importorskip("tf2onnx") if "ONNX" in heading else None
     if not os.path.exists("/usr/share/datasets/fashion-mnist") and "pretrained" in heading:
         pytest.skip("needs Debian's dataset-fashion-mnist")
     monkeypatch.chdir(tmp_path)
     exec(compile(python_block(heading), f"README:{heading}", "exec"), {})
-    assert capsys.readouterr().out.strip()
+    check(capsys.readouterr().out)
 
 
 def committed(*parts):

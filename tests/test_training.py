@@ -359,8 +359,12 @@ class FakeStrategy:
         self.num_replicas_in_sync = replicas
 
 
-def test_resolve_jit_compile_rules():
-    assert training.resolve_jit_compile("auto", FakeStrategy(1)) is False  # CPU: XLA off
+@pytest.mark.parametrize("gpu", [False, True])
+def test_resolve_jit_compile_rules(gpu, monkeypatch):
+    from keras_scse.training import strategy
+
+    monkeypatch.setattr(strategy, "has_gpu", lambda: gpu)  # the rule, whatever this host has
+    assert training.resolve_jit_compile("auto", FakeStrategy(1)) is gpu  # XLA on a single GPU only
     assert training.resolve_jit_compile("auto", FakeStrategy(2)) is False
     assert training.resolve_jit_compile(True, FakeStrategy(1)) is True
     assert training.resolve_jit_compile(False, FakeStrategy(1)) is False

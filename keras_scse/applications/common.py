@@ -3,21 +3,51 @@
 Mirrors keras/src/applications (not imported: keras.src is private) so errors read the same.
 """
 
+import dataclasses
+import inspect
+
 import keras
 
+from keras_scse import layers as attention_layers
 from keras_scse.applications import weights as weights_lib
+from keras_scse.applications.registry import register_model
 
 POOLINGS = (None, "avg", "max")
 
 
-def validate_arguments(model_name, weights, include_top, classes, pooling, input_shape):
-    """Check arguments before building anything; return the weights entry (or None)."""
+@dataclasses.dataclass(frozen=True)
+class ApplicationArgs:
+    """keras.applications' arguments, which every builder takes (``**kwargs``): one place for their defaults."""
+
+    include_top: bool = True
+    weights: object = None
+    input_tensor: object = None
+    input_shape: object = None
+    pooling: object = None
+    classes: int = 1000
+    classifier_activation: object = "softmax"
+
+    @classmethod
+    def of(cls, builder_name, kwargs):
+        unknown = sorted(set(kwargs) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise TypeError(f"{builder_name}() got unexpected keyword argument(s) {unknown}.")
+        return cls(**kwargs)
+
+
+def validate_arguments(model_name, args, registered_weights=True):
+    """Check arguments before building anything; return the weights entry (or None).
+
+    ``registered_weights``: ``args.weights`` names a keras_scse checkpoint (``weights.PRETRAINED``) or a file
+    of this model; False where keras.applications' weights are transferred instead (``transfer``).
+    """
     if keras.config.image_data_format() != "channels_last":
         raise ValueError(
             f"{model_name} supports only the channels_last data format; the Keras config says "
             f"{keras.config.image_data_format()!r}. Call keras.config.set_image_data_format('channels_last')."
         )
-    entry = weights_lib.resolve(model_name, weights)
+    weights, include_top, classes = args.weights, args.include_top, args.classes
+    entry = weights_lib.resolve(model_name, weights) if registered_weights else None
     if entry is not None and entry.classes is not None and include_top and classes != entry.classes:
         raise ValueError(
             f"If using `weights={weights!r}` with `include_top=True`, `classes` should be {entry.classes} "
@@ -26,11 +56,12 @@ def validate_arguments(model_name, weights, include_top, classes, pooling, input
         )
     if include_top and (not isinstance(classes, int) or classes < 1):
         raise ValueError(f"`classes` must be a positive integer when include_top=True. Received: classes={classes!r}")
-    if pooling not in POOLINGS:
-        raise ValueError(f"`pooling` must be one of {list(POOLINGS)}. Received: pooling={pooling!r}")
-    if input_shape is not None and len(input_shape) != 3:
+    if args.pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of {list(POOLINGS)}. Received: pooling={args.pooling!r}")
+    if args.input_shape is not None and len(args.input_shape) != 3:
         raise ValueError(
-            f"`input_shape` must be a tuple of three integers (height, width, channels). Received: input_shape={input_shape}"
+            "`input_shape` must be a tuple of three integers (height, width, channels). Received: "
+            f"input_shape={args.input_shape}"
         )
     return entry
 
@@ -54,46 +85,63 @@ def obtain_input_shape(input_shape, default_size, min_size, entry):
     return tuple(input_shape)
 
 
-def make_input(input_tensor, input_shape):
-    if input_tensor is None:
+def make_input(args, default_size, min_size, entry=None):
+    """The model's input: ``args.input_tensor`` (wrapped if it is not a Keras tensor) or a new Input layer."""
+    input_shape = obtain_input_shape(args.input_shape, default_size, min_size, entry)
+    if args.input_tensor is None:
         return keras.layers.Input(shape=input_shape, name="input")
-    if not keras.backend.is_keras_tensor(input_tensor):
-        return keras.layers.Input(tensor=input_tensor, shape=input_shape, name="input")
-    return input_tensor
+    if not keras.backend.is_keras_tensor(args.input_tensor):
+        return keras.layers.Input(tensor=args.input_tensor, shape=input_shape, name="input")
+    return args.input_tensor
 
 
-def finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name, entry,
-           twin=None):
-    """Head (or pooling), model, pretrained weights: the tail of every constructor.
+def attend(x, attention, attention_kwargs, name):
+    """``x`` through a new attention layer named ``{name}_attention`` (unchanged when ``attention`` is None)."""
+    layer = attention_layers.make(attention, f"{name}_attention", attention_kwargs)
+    return x if layer is None else layer(x)
+
+
+def finish(img_input, x, args, name, entry=None, twin=None):
+    """Head (or pooling), model, registered weights: the tail of every constructor.
 
     ``twin(include_top, classes, input_shape)`` rebuilds the same architecture for a registered checkpoint.
     """
-    if include_top:
+    if args.include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
+        x = keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
+    elif args.pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
+    elif args.pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    inputs = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else img_input
+    inputs = keras.utils.get_source_inputs(args.input_tensor) if args.input_tensor is not None else img_input
     model = keras.Model(inputs, x, name=name)
     if entry is not None:
         weights_lib.load_into(model, entry, twin)
     return model
 
 
-def variant_constructor(builder, registry_name, row, doc, **fixed):
-    """A keras.applications-signature constructor for one variant row of ``builder``.
+def variant_constructor(builder, registry_name, row, doc, leading=None, default_name=..., **fixed):
+    """A registered keras.applications-signature constructor for one variant row of ``builder``.
 
-    Keyword options override the row; ``fixed`` is passed as is (e.g. the registry name).
+    Keyword options override the row; ``fixed`` is passed as is (e.g. the registry name). ``leading``: builder
+    options taken first, positionally, {name: default} (MobileNetV2's alpha). ``default_name``: the model
+    name when none is given (default: the registry name, lower case; None lets the builder choose).
     """
+    default_name = registry_name.lower() if default_name is ... else default_name
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    defaults = {**(leading or {}), **dataclasses.asdict(ApplicationArgs()), "name": default_name}
+    signature = inspect.Signature([inspect.Parameter(key, positional, default=value) for key, value in defaults.items()]
+                                  + [inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)])
 
-    def constructor(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                    classes=1000, classifier_activation="softmax", name=None, **options):
-        return builder(**{**row, **options}, include_top=include_top, weights=weights, input_tensor=input_tensor,
-                       input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name or registry_name.lower(), **fixed)
+    def constructor(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        options = arguments.pop("options")
+        arguments["name"] = arguments["name"] or default_name
+        return builder(**{**row, **options, **arguments}, **fixed)
 
     constructor.__name__ = constructor.__qualname__ = registry_name
+    constructor.__signature__ = signature
     constructor.__doc__ = f"Instantiate {registry_name}: {builder.__name__} with {row}.\n\n{doc}"
-    return constructor
+    return register_model(constructor)

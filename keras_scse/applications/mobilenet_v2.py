@@ -15,7 +15,6 @@ blocks). Attention layers are named ``block_{k}_attention``.
 import keras
 
 from keras_scse.applications import common, transfer
-from keras_scse.applications.resnet import _attend
 
 BN = dict(epsilon=1e-3, momentum=0.999)
 SCA_KERNEL_SIZE = 3  # Triplet Attention's evidence on MobileNetV2
@@ -78,26 +77,13 @@ def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, atte
     x = keras.layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=f"{prefix}project")(x)
     x = keras.layers.BatchNormalization(**BN, name=f"{prefix}project_BN")(x)
     if in_channels == pointwise_filters and stride == 1:
-        x = _attend(x, attention, attention_kwargs, f"block_{block_id}")
+        x = common.attend(x, attention, attention_kwargs, f"block_{block_id}")
         attention_name = f"block_{block_id}_attention" if attention is not None else None
         return keras.layers.Add(name=f"{prefix}add")([inputs, x]), attention_name
     return x, None
 
 
-def MobileNetV2(
-    alpha=1.0,
-    attention=None,
-    attention_kwargs=None,
-    identity_start=None,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name=None,
-):
+def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start=None, name=None, **kwargs):
     """MobileNetV2 (keras.applications' structure and names) with optional attention.
 
     Args:
@@ -109,26 +95,40 @@ def MobileNetV2(
         identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
             plain MobileNetV2's exact function; None means True when ``weights`` is set. A checkpoint of this
             model itself must be loaded with the identity_start it was built with.
-        The rest: as keras.applications.MobileNetV2 (channels_last; inputs down to 32 px; ImageNet weights
-        for square 96/128/160/192/224 inputs, otherwise the 224 weights are loaded, as keras.applications does).
+        name: default "{attention}_mobilenetv2_{alpha}_{rows}" (keras.applications' name, prefixed).
+        **kwargs: keras.applications.MobileNetV2's arguments (``common.ApplicationArgs``); channels_last,
+            inputs down to 32 px; ImageNet weights for square 96/128/160/192/224 inputs, otherwise the 224
+            weights are loaded, as keras.applications does.
     """
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
+    args = common.ApplicationArgs.of("MobileNetV2", kwargs)
     model_name = name or "mobilenetv2"
-    transfer.check_weights(model_name, weights, "MobileNetV2", include_top, classes)
-    if isinstance(weights, str) and weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
+    transfer.check_weights(model_name, args, "MobileNetV2")
+    if isinstance(args.weights, str) and args.weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
         raise ValueError(
             f"If imagenet weights are being loaded, alpha must be one of {list(IMAGENET_ALPHAS)}. "
             f"Received: alpha={alpha}"
         )
-    pretrained = weights is not None
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
-                                                  pretrained, SCA_KERNEL_SIZE)
-    common.validate_arguments(model_name, None, include_top, classes, pooling, input_shape)
-    input_shape = common.obtain_input_shape(input_shape, 224, 32, None)
-    img_input = common.make_input(input_tensor, input_shape)
+                                                  args.weights is not None, SCA_KERNEL_SIZE)
+    common.validate_arguments(model_name, args, registered_weights=False)
+    img_input = common.make_input(args, 224, 32)
+    x, attention_names = mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs)
     rows, cols = img_input.shape[1:3]
+    if name is None:
+        prefix = "" if attention is None else f"{attention if isinstance(attention, str) else 'attention'}_"
+        name = f"{prefix.lower()}mobilenetv2_{alpha:0.2f}_{rows}"
+    model = common.finish(img_input, x, args, name)
+    size = rows if rows == cols and rows in IMAGENET_SIZES else 224
+    file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}"
+                 f"{'' if args.include_top else '_no_top'}.h5")
+    transfer.load_weights(model, args, "MobileNetV2", file_name, attention_names, alpha=alpha)
+    return model
 
+
+def mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs):
+    """Conv1 -> the 17 inverted residual blocks -> Conv_1 (out_relu); returns (map, attention layer names)."""
     x = keras.layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
                             name="Conv1")(img_input)
     x = keras.layers.BatchNormalization(**BN, name="bn_Conv1")(x)
@@ -141,21 +141,7 @@ def MobileNetV2(
     last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
     x = keras.layers.BatchNormalization(**BN, name="Conv_1_bn")(x)
-    x = keras.layers.ReLU(6.0, name="out_relu")(x)
-    if name is None:
-        prefix = "" if attention is None else f"{attention if isinstance(attention, str) else 'attention'}_"
-        name = f"{prefix.lower()}mobilenetv2_{alpha:0.2f}_{rows}"
-    model = common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation,
-                          name, None)
-    size = rows if rows == cols and rows in IMAGENET_SIZES else 224
-    file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}"
-                 f"{'' if include_top else '_no_top'}.h5")
-    transfer.load_weights(
-        model, weights, "MobileNetV2", file_name, attention_names, alpha=alpha, include_top=include_top,
-        input_shape=tuple(model.inputs[0].shape[1:]), pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation,
-    )
-    return model
+    return keras.layers.ReLU(6.0, name="out_relu")(x), attention_names
 
 
 # Variants are rows: the arguments each named constructor passes to ``MobileNetV2``.
@@ -165,22 +151,11 @@ VARIANTS = {
 
 
 def _constructor(variant):
-    row = VARIANTS[variant]
-
-    def constructor(alpha=1.0, include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-                    classes=1000, classifier_activation="softmax", name=None, **options):
-        return MobileNetV2(**{**row, **options}, alpha=alpha, include_top=include_top, weights=weights,
-                           input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                           classifier_activation=classifier_activation, name=name)
-
-    constructor.__name__ = constructor.__qualname__ = variant
-    constructor.__doc__ = (
-        f"Instantiate {variant}: MobileNetV2 with {row}.\n\n"
-        "Signature as keras.applications.MobileNetV2 (alpha first); extra keyword options (attention,\n"
-        "attention_kwargs, identity_start) override the row; attention=None gives the plain MobileNetV2.\n"
-        "Attention only in the blocks with a skip add (a reconstruction, see the module docstring)."
-    )
-    return constructor
+    doc = ("Signature as keras.applications.MobileNetV2 (alpha first); extra keyword options (attention,\n"
+           "attention_kwargs, identity_start) override the row; attention=None gives the plain MobileNetV2.\n"
+           "Attention only in the blocks with a skip add (a reconstruction, see the module docstring).")
+    return common.variant_constructor(MobileNetV2, variant, VARIANTS[variant], doc, leading={"alpha": 1.0},
+                                      default_name=None)
 
 
 SCAMobileNetV2 = _constructor("SCAMobileNetV2")

@@ -13,7 +13,6 @@ name.
 
 import keras
 
-from keras_scse import layers as attention_layers
 from keras_scse.applications import common, transfer
 
 BN_EPSILON = 1.001e-5
@@ -26,11 +25,6 @@ def preprocess_input(x, data_format=None):
     """keras.applications.resnet's preprocessing (0..255 RGB -> BGR, ImageNet mean subtracted): for
     ``weights="imagenet"``. Models trained by keras_scse from scratch take [0, 1] inputs (keras_scse.data)."""
     return keras.applications.resnet.preprocess_input(x, data_format=data_format)
-
-
-def _attend(x, attention, attention_kwargs, name):
-    layer = attention_layers.make(attention, f"{name}_attention", attention_kwargs)
-    return x if layer is None else layer(x)
 
 
 def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, name):
@@ -48,7 +42,7 @@ def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwa
     x = keras.layers.Activation("relu", name=f"{name}_2_relu")(x)
     x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
-    x = _attend(x, attention, attention_kwargs, name)
+    x = common.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -65,27 +59,13 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
-    x = _attend(x, attention, attention_kwargs, name)
+    x = common.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def ResNet(
-    blocks,
-    block="bottleneck",
-    attention=None,
-    attention_kwargs=None,
-    identity_start=None,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet",
-    keras_name=None,
-):
+def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, identity_start=None, name="resnet",
+           keras_name=None, **kwargs):
     """Generic ResNet v1 builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
     Args:
@@ -99,27 +79,21 @@ def ResNet(
             (ResNet50/101/152 with ``weights`` set), False otherwise (ResNet18/34 load only their own checkpoints).
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
-        The rest: as keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count
-        without ImageNet weights).
+        **kwargs: keras.applications.ResNet50's arguments (``common.ApplicationArgs``); channels_last, inputs
+            down to 32 px, any channel count without ImageNet weights.
     """
     if len(blocks) != len(STAGE_FILTERS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
     if block not in BLOCKS:
         raise ValueError(f"`block` must be one of {list(BLOCKS)}. Received: block={block!r}")
-    transfer.check_weights(name, weights, keras_name, include_top, classes)
-    pretrained = weights is not None and keras_name is not None  # weights come from a plain keras model
+    args = common.ApplicationArgs.of("ResNet", kwargs)
+    transfer.check_weights(name, args, keras_name)
+    pretrained = args.weights is not None and keras_name is not None  # weights come from a plain keras model
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
                                                   pretrained, SCA_KERNEL_SIZE)
-    common.validate_arguments(name, None, include_top, classes, pooling, input_shape)
-    input_shape = common.obtain_input_shape(input_shape, 224, 32, None)
-    img_input = common.make_input(input_tensor, input_shape)
-
-    x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
-    x = keras.layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
-    x = keras.layers.Activation("relu", name="conv1_relu")(x)
-    x = keras.layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    common.validate_arguments(name, args, registered_weights=False)
+    img_input = common.make_input(args, 224, 32)
+    x = resnet_stem(img_input)
     block_fn = bottleneck_block if block == "bottleneck" else basic_block
     attention_names = []
     for stage, (units, filters) in enumerate(zip(blocks, STAGE_FILTERS), start=2):
@@ -131,18 +105,21 @@ def ResNet(
             block_name = f"conv{stage}_block{unit}"
             x = block_fn(x, filters, stride, project, attention, attention_kwargs, block_name)
             attention_names.append(f"{block_name}_attention")
-    model = common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation,
-                          name, None)
-    if keras_name is not None:
-        file_name = f"{keras_name.lower()}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    else:
-        file_name = None
-    transfer.load_weights(
-        model, weights, keras_name, file_name, attention_names, include_top=include_top,
-        input_shape=tuple(model.inputs[0].shape[1:]), pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation,
-    )
+    model = common.finish(img_input, x, args, name)
+    top = "" if args.include_top else "_notop"
+    file_name = f"{keras_name.lower()}_weights_tf_dim_ordering_tf_kernels{top}.h5" if keras_name else None
+    transfer.load_weights(model, args, keras_name, file_name, attention_names)
     return model
+
+
+def resnet_stem(img_input):
+    """keras.applications' ResNet stem: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool."""
+    x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
+    x = keras.layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
+    return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
 # Variants are rows: the arguments each named constructor passes to ``ResNet``.

@@ -43,31 +43,13 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name):
     y = conv_bn_relu(y, mid, (1, 3), 1, f"{name}_3")
     y = conv_bn_relu(y, mid, (3, 1), 1, f"{name}_4")
     y = conv_bn_relu(y, filters, 1, 1, f"{name}_5")
-    attn = attention_layers.make(attention, f"{name}_attention", attention_kwargs)
-    if attn is not None:
-        y = attn(y)
+    y = common.attend(y, attention, attention_kwargs, name)
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
 
-def SqueezeNext(
-    blocks,
-    width=1.0,
-    stem="imagenet",
-    attention=None,
-    attention_kwargs=None,
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="squeezenext",
-    default_size=224,
-    min_size=28,
-    variant=None,
-):
+def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kwargs=None, name="squeezenext",
+                default_size=224, min_size=28, variant=None, **kwargs):
     """Generic SqueezeNext builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
     Args:
@@ -78,7 +60,9 @@ def SqueezeNext(
             in every unit after the last 1x1 conv's BN+ReLU, before the residual add.
         attention_kwargs: keyword arguments for the attention layer.
         variant: registry name used to look up named pretrained weights (default: ``name``).
-        The rest: as keras.applications (channels_last; inputs down to ``min_size`` px, any channel count).
+        **kwargs: keras.applications' arguments (``common.ApplicationArgs``: include_top, weights, input_tensor,
+            input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
+            px, any channel count.
     """
     if len(blocks) != len(STAGE_CHANNELS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_CHANNELS)} positive integers. Received: blocks={blocks!r}")
@@ -88,10 +72,10 @@ def SqueezeNext(
         raise ValueError(f"`stem` must be one of {list(STEMS)}. Received: stem={stem!r}")
     if attention is not None:
         attention_layers.get(attention)  # fail early on unknown names
-    entry = common.validate_arguments(variant or name, weights, include_top, classes, pooling, input_shape)
+    args = common.ApplicationArgs.of("SqueezeNext", kwargs)
+    entry = common.validate_arguments(variant or name, args)
     attention_kwargs = weights_lib.checkpoint_attention_kwargs(entry, attention_kwargs)
-    input_shape = common.obtain_input_shape(input_shape, default_size, min_size, entry)
-    img_input = common.make_input(input_tensor, input_shape)
+    img_input = common.make_input(args, default_size, min_size, entry)
 
     if stem == "imagenet":
         x = conv_bn_relu(img_input, int(STEM_CHANNELS * width), 7, 2, "stem")
@@ -104,10 +88,9 @@ def SqueezeNext(
             x = squeezenext_unit(x, int(channels * width), strides, attention, attention_kwargs,
                                  f"stage{stage}_unit{unit}")
     x = conv_bn_relu(x, int(FINAL_CHANNELS * width), 1, 1, "final")
-    twin = functools.partial(SqueezeNext, blocks, width, stem, attention, attention_kwargs, weights=None,
-                             classifier_activation=classifier_activation, default_size=default_size)
-    return common.finish(img_input, input_tensor, x, include_top, pooling, classes, classifier_activation, name,
-                         entry, twin)
+    twin = functools.partial(SqueezeNext, blocks, width, stem, attention, attention_kwargs,
+                             classifier_activation=args.classifier_activation, default_size=default_size)
+    return common.finish(img_input, x, args, name, entry, twin)
 
 
 def preprocess_input(x):

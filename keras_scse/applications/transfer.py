@@ -75,8 +75,10 @@ def keras_home():
     return os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
 
 
-def check_weights(model_name, weights, keras_name, include_top, classes):
-    """keras.applications' first checks, plus: no ImageNet weights for models keras.applications lacks."""
+def check_weights(model_name, args, keras_name):
+    """keras.applications' first checks of ``args.weights``, plus: no ImageNet weights for models
+    keras.applications lacks."""
+    weights, include_top, classes = args.weights, args.include_top, args.classes
     if weights is None:
         return
     if isinstance(weights, str) and weights == "imagenet":
@@ -123,22 +125,26 @@ def attention_options(attention, attention_kwargs, identity_start, pretrained, s
     return kwargs
 
 
-def load_weights(model, weights, keras_name, file_name, attention_names=(), **source_kwargs):
-    """Load ``weights`` ("imagenet" or a local file) into ``model``; returns the transfer report (or None).
+def load_weights(model, args, keras_name, file_name, attention_names=(), **source_options):
+    """Load ``args.weights`` ("imagenet" or a local file) into ``model``; returns the transfer report (or None).
 
     With ``keras_name`` (a keras.applications constructor such as "ResNet50"), the weights go into the plain
-    keras.applications model built with ``source_kwargs`` (include_top, classes, input_shape, ...) and are
-    copied into ``model`` by ``transfer_weights``; every layer of ``model`` with weights must be covered
+    keras.applications model built with ``model``'s head and input (``args``) and ``source_options`` (e.g.
+    MobileNetV2's alpha), and are copied into ``model`` by ``transfer_weights``; every layer of ``model`` with weights must be covered
     except ``attention_names``. "imagenet" goes through Keras' own cache and download; ``file_name`` is the
     file Keras caches, named in the error when it cannot be fetched. A local file that does not load into the
     plain model (e.g. a checkpoint of this very model) is loaded directly with ``model.load_weights``.
     Loads are strict: a file that does not match the model raises ``ValueError``.
     """
+    weights = args.weights
     if weights is None:
         return None
     if keras_name is None:
         return _load_direct(model, weights, None)
     constructor = getattr(keras.applications, keras_name)
+    source_kwargs = dict(include_top=args.include_top, input_shape=tuple(model.inputs[0].shape[1:]),
+                         pooling=args.pooling, classes=args.classes,
+                         classifier_activation=args.classifier_activation, **source_options)
     if isinstance(weights, str) and weights == "imagenet":
         try:
             source = constructor(weights="imagenet", **source_kwargs)

@@ -7,6 +7,12 @@ import keras
 from keras import ops
 
 
+def check_choice(name, value, allowed):
+    """ValueError naming the option and its allowed values unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {list(allowed)}; received {name}={value!r}.")
+
+
 def eca_kernel_size(channels, gamma=2, b=1):
     """ECA's adaptive kernel (Wang et al. 2020): t = int(|(log2(C) + b) / gamma|), forced odd.
 

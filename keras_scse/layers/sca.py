@@ -8,13 +8,14 @@ Attention family) is our reading of that; see README "Fidelity to the papers".
 import keras
 from keras import ops
 
-from keras_scse.layers.base import AttentionLayer, apply_conv
-from keras_scse.layers.scse import _check_choice
+from keras_scse.layers.base import AttentionLayer, apply_conv, check_choice
+from keras_scse.layers.registry import register
 
 POOLS = ("avgmax", "avg")
 FUSIONS = ("mul", "mean")
 
 
+@register("sca")
 @keras.saving.register_keras_serializable(package="keras_scse")
 class SpatialChannelAttention(AttentionLayer):
     """Spatial channel attention (SCA) on a (B, H, W, C) map. Reconstruction, see module docstring.
@@ -42,8 +43,8 @@ class SpatialChannelAttention(AttentionLayer):
     def __init__(self, kernel_size=7, pool="avgmax", fusion="mul", spatial_branch=False, use_bn=False,
                  **kwargs):
         super().__init__(**kwargs)
-        _check_choice("pool", pool, POOLS)
-        _check_choice("fusion", fusion, FUSIONS)
+        check_choice("pool", pool, POOLS)
+        check_choice("fusion", fusion, FUSIONS)
         if int(kernel_size) != kernel_size or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"`kernel_size` must be a positive odd integer; received kernel_size={kernel_size!r}.")
         self.kernel_size = int(kernel_size)

@@ -12,23 +12,21 @@ from keras import ops
 
 from keras_scse.layers.base import (
     AttentionLayer,
-    apply_conv,
     apply_channel_conv1d,
+    apply_conv,
+    check_choice,
     channel_gate_conv1d,
     eca_kernel_size,
     mean_max,
 )
+from keras_scse.layers.registry import register
 
 SPATIAL_VARIANTS = ("conv", "axial")
 FUSIONS = ("add", "max", "mul")
 SQUEEZES = ("conv", "avgmax")
 
 
-def _check_choice(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {list(allowed)}; received {name}={value!r}.")
-
-
+@register("scse")
 @keras.saving.register_keras_serializable(package="keras_scse")
 class SeparableSqueezeExcite(AttentionLayer):
     """Separable squeeze-and-excitation (SC-SE) on a (B, H, W, C) map. Reconstruction, see module docstring.
@@ -61,9 +59,9 @@ class SeparableSqueezeExcite(AttentionLayer):
     def __init__(self, spatial="axial", fusion="mul", channel_kernel=None, spatial_kernel=None,
                  squeeze="conv", **kwargs):
         super().__init__(**kwargs)
-        _check_choice("spatial", spatial, SPATIAL_VARIANTS)
-        _check_choice("fusion", fusion, FUSIONS)
-        _check_choice("squeeze", squeeze, SQUEEZES)
+        check_choice("spatial", spatial, SPATIAL_VARIANTS)
+        check_choice("fusion", fusion, FUSIONS)
+        check_choice("squeeze", squeeze, SQUEEZES)
         for arg, value in (("channel_kernel", channel_kernel), ("spatial_kernel", spatial_kernel)):
             if value is not None and (int(value) != value or value < 1 or value % 2 == 0):
                 raise ValueError(f"`{arg}` must be a positive odd integer or None; received {arg}={value!r}.")

@@ -88,7 +88,7 @@ def stages(weights, head_epochs, full_epochs, lr):
 
 
 def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=2, full_epochs=8,
-             batch_size=64, lr=None, image_size=None, channels=None, recipe="adamw", seed=0, augment=True,
+             batch_size=64, lr=None, image_size=None, channels=None, recipe="adamw", seed=0, augment="flip_crop",
              val_fraction=0.1, limit=None, verbose="auto", fresh=False):
     """Fine-tune ``model_name`` on ``dataset`` (anything ``keras_scse.data.load`` takes); see the module doc.
 

@@ -82,21 +82,7 @@ def fit_and_report(config, strategy, run_dir, chief, jit, precision, verbose, ca
         model = applications.get_model(config.model, input_shape=info.image_shape, classes=info.num_classes,
                                        **config.model_kwargs)
         compile_model(model, recipe, steps, config.epochs, jit, config.steps_per_execution)
-    history_path = os.path.join(run_dir, "history.csv")
-    best_so_far = max((row["val_accuracy"] for row in report.read_history(history_path)), default=None)
-    callbacks = [
-        StopOnNonFinite(backup),  # first: a NaN epoch must stop before anything below saves it
-        *([PreciseBatchNorm(train_ds, steps)] if strategy.num_replicas_in_sync == 1 else []),
-        # Everything of an epoch is written before its checkpoint, which marks it done: a run killed in
-        # between repeats the epoch (rewriting last.keras; its history row is trimmed at the restart).
-        keras.callbacks.CSVLogger(history_path, append=True),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_accuracy",
-                                        mode="max", save_best_only=True, initial_value_threshold=best_so_far),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "last.keras")),
-        keras.callbacks.BackupAndRestore(backup, double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")),
-        *callbacks,
-    ]
+    callbacks = run_callbacks(run_dir, train_ds, steps, strategy.num_replicas_in_sync, callbacks)
     print(f"[keras-scse] {config.model} on {info.name}: {info.num_examples} train images {info.image_shape}, "
           f"{info.num_classes} classes; {strategy.num_replicas_in_sync} replica(s), jit_compile={jit}, {precision}; "
           f"lr={recipe['lr']:.4g}" + (f"; resuming after epoch {resumed}" if resumed else ""))
@@ -105,6 +91,34 @@ def fit_and_report(config, strategy, run_dir, chief, jit, precision, verbose, ca
     model.fit(one_hot(train_ds, info.num_classes), validation_data=one_hot(val_ds, info.num_classes),
               epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)  # shuffled in tf.data
 
+    metrics = evaluate_and_report(model, config, run_dir, test_ds, test_info, info.name, started)
+    if chief:
+        print(summary(metrics, run_dir))
+    return metrics
+
+
+def run_callbacks(run_dir, train_ds, steps, replicas, extra):
+    """train()'s callbacks, in the order that keeps an interrupted run resumable, then ``extra``."""
+    backup = os.path.join(run_dir, "backup")
+    history_path = os.path.join(run_dir, "history.csv")
+    best_so_far = max((row["val_accuracy"] for row in report.read_history(history_path)), default=None)
+    return [
+        StopOnNonFinite(backup),  # first: a NaN epoch must stop before anything below saves it
+        *([PreciseBatchNorm(train_ds, steps)] if replicas == 1 else []),
+        # Everything of an epoch is written before its checkpoint, which marks it done: a run killed in
+        # between repeats the epoch (rewriting last.keras; its history row is trimmed at the restart).
+        keras.callbacks.CSVLogger(history_path, append=True),
+        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "best.keras"), monitor="val_accuracy",
+                                        mode="max", save_best_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "last.keras")),
+        keras.callbacks.BackupAndRestore(backup, double_checkpoint=True, delete_checkpoint=False),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")),
+        *extra,
+    ]
+
+
+def evaluate_and_report(model, config, run_dir, test_ds, test_info, dataset_name, started):
+    """Test metrics of the best saved model (else the last, else ``model``), written with plots to run_dir."""
     best = model
     for name in ("best.keras", "last.keras"):  # best.keras is missing if no epoch beat the resumed run's best
         path = os.path.join(run_dir, name)
@@ -116,15 +130,13 @@ def fit_and_report(config, strategy, run_dir, chief, jit, precision, verbose, ca
                 print(f"[keras-scse] cannot load {path} ({type(e).__name__}: {e}); evaluating another model")
     y_true, y_pred = report.predict_labels(best, test_ds)
     metrics = report.classification_metrics(y_true, y_pred, test_info.class_names)
-    history = report.read_history(history_path)
-    metrics.update(model=config.model, dataset=info.name, split="test", epochs=len(history),
+    history = report.read_history(os.path.join(run_dir, "history.csv"))
+    metrics.update(model=config.model, dataset=dataset_name, split="test", epochs=len(history),
                    params=int(model.count_params()), wall_time_s=round(time.time() - started, 1),
                    best_val_accuracy=max((row["val_accuracy"] for row in history), default=None))
     report.write_json(metrics, os.path.join(run_dir, "metrics.json"))
     report.plot_curves(history, os.path.join(run_dir, "curves.png"))
     report.plot_confusion(metrics["confusion_matrix"], test_info.class_names, os.path.join(run_dir, "confusion.png"))
-    if chief:
-        print(summary(metrics, run_dir))
     return metrics
 
 

@@ -7,6 +7,27 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Test tiers (markers in setup.cfg): the default run is the fast tier; `-m slow` (make test-slow) or
+    --run-slow adds the slow one; gpu tests skip on a machine without a GPU."""
+    include_slow = config.getoption("--run-slow") or bool(config.getoption("markexpr"))
+    gpu = None
+    for item in items:
+        if "slow" in item.keywords and not include_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with -m slow or --run-slow"))
+        if "gpu" in item.keywords:
+            if gpu is None:
+                from keras_scse.training.strategy import has_gpu
+
+                gpu = has_gpu()
+            if not gpu:
+                item.add_marker(pytest.mark.skip(reason="needs a GPU"))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)

@@ -14,6 +14,8 @@ import pytest
 
 from keras_scse import bench
 
+pytestmark = pytest.mark.backend
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "tests", "scripts", "backend_zoo.py")
 FAST_MODELS = ["SCSENet23", "SCAResNet18", "SCAMobileNetV2"]  # one per family; the whole zoo under -m slow

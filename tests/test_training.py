@@ -359,6 +359,11 @@ class FakeStrategy:
         self.num_replicas_in_sync = replicas
 
 
+@pytest.mark.gpu
+def test_auto_jit_compiles_on_this_gpu():
+    assert training.resolve_jit_compile("auto", FakeStrategy(1)) is True
+
+
 @pytest.mark.parametrize("gpu", [False, True])
 def test_resolve_jit_compile_rules(gpu, monkeypatch):
     from keras_scse.training import strategy
@@ -484,6 +489,7 @@ def test_warmup_is_capped_so_short_runs_decay():
 
 
 @pytest.mark.slow
+@pytest.mark.backend
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_kill_and_resume_on_jax(tmp_path, arrays_npz):
     """The same run folder protocol on KERAS_BACKEND=jax: killed after >= 1 epoch, the same command continues."""

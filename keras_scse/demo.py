@@ -28,7 +28,7 @@ def show_predictions(model, images, labels, class_names, title):
 def run(epochs=3, limit=6000, run_dir="runs/demo"):
     test_ds, info = data.load("fashion_mnist", "test", image_size=32, batch_size=8, limit=8)
     images, labels = next(iter(test_ds))
-    images, labels = images.numpy(), labels.numpy()
+    images, labels = np.asarray(images), np.asarray(labels)
     describe("SCSENet44", info.image_shape, info.num_classes)
     config = training.TrainConfig(model="SCSENet44", dataset="fashion_mnist", image_size=32, epochs=epochs,
                                   limit=limit, run_dir=run_dir)

@@ -37,9 +37,12 @@ def start_backend(with_tensorflow=False):
     """Initialise the backend's devices (where TensorFlow calls cuInit) with the native log silenced; with
     ``with_tensorflow`` also TensorFlow under another backend (the tf.data pipelines of training need it)."""
     with native_stderr_silenced():
+        import importlib.util
+
         import keras
 
-        if keras.backend.backend() == "tensorflow" or with_tensorflow:
+        wanted = keras.backend.backend() == "tensorflow" or with_tensorflow
+        if wanted and importlib.util.find_spec("tensorflow") is not None:  # tf.data runs without it on arrays
             import tensorflow as tf
 
             tf.config.list_logical_devices()

@@ -496,3 +496,53 @@ def test_bad_sizes_and_batch_sizes(image_folder):
             data.load(str(image_folder), "train", batch_size=batch)
     with pytest.raises(ValueError, match="`channels` must be 1, 3 or None"):
         data.load(str(image_folder), "train", channels=4)
+
+
+# ---------------------------------------------------------------- the numpy pipeline (no TensorFlow)
+
+def numpy_collect(batches):
+    images, labels = zip(*[batches[i] for i in range(len(batches))])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+@pytest.mark.parametrize("image_size, channels", [(None, None), (8, 3), (11, 1)])
+def test_numpy_pipeline_gives_what_tf_data_gives(image_size, channels):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (40, 6, 6, 3), dtype=np.uint8), np.arange(40) % 4
+    for split in data.SPLITS:
+        kwargs = dict(split=split, image_size=image_size, channels=channels, batch_size=7, shuffle=False, seed=3)
+        ds, info = data.load((x, y), **kwargs, pipeline="tf.data")
+        batches, numpy_info = data.load((x, y), **kwargs, pipeline="numpy")
+        assert isinstance(batches, data.ArrayBatches) and numpy_info == info
+        want, got = collect(ds), numpy_collect(batches)
+        np.testing.assert_allclose(got[0], want[0], atol=2e-6)
+        np.testing.assert_array_equal(got[1], want[1])
+        assert got[0].dtype == np.float32 and got[1].dtype == np.int32
+
+
+def test_numpy_pipeline_shuffles_each_epoch_augments_and_one_hots():
+    x, y = indexed_arrays(n=64, size=8)
+    batches, _ = data.load((x, y), "train", batch_size=16, augment="flip_crop", pipeline="numpy",
+                           drop_remainder=True, val_fraction=0.25)
+    first = ids(numpy_collect(batches)[0])
+    assert len(batches) == 2 and len(first) <= 32  # 36 train images, 4 left out by drop_remainder
+    batches.on_epoch_end()
+    assert numpy_collect(batches)[0].shape == (32, 8, 8, 1)
+    plain, _ = data.load((x, y), "train", batch_size=36, pipeline="numpy", val_fraction=0.25, shuffle=False)
+    augmented, _ = data.load((x, y), "train", batch_size=36, pipeline="numpy", val_fraction=0.25, shuffle=False,
+                             augment="crop")
+    images, cropped = plain[0][0], augmented[0][0]
+    assert 0.0 <= cropped.min() and cropped.max() <= 1.0 and (cropped == 0).any() and not (images == 0).all()
+    assert not np.array_equal(images, cropped)  # the padded crop moved (or zeroed) some pixels
+    hot = batches.with_one_hot(4)[0][1]
+    assert hot.shape == (16, 4) and hot.dtype == np.float32 and set(hot.sum(axis=1)) == {1.0}
+    assert len(batches.take(5)) == 2
+    with pytest.raises(IndexError):
+        batches[2]
+
+
+def test_numpy_pipeline_refuses_sources_that_need_tf_data(image_folder):
+    with pytest.raises(ValueError, match="numpy pipeline reads .* arrays .* needs tf.data: install TensorFlow"):
+        data.load(str(image_folder), "train", pipeline="numpy")
+    with pytest.raises(ValueError, match="`pipeline` must be one of"):
+        data.load(indexed_arrays(), "train", pipeline="grain")

@@ -509,3 +509,27 @@ def test_kill_and_resume_on_jax(tmp_path, arrays_npz):
     assert code == 0, output[-3000:]
     assert f"resuming after epoch {killed_after}" in output and "jit_compile=True" in output
     assert [int(row["epoch"]) for row in read_history(run_dir)] == list(range(epochs))
+
+
+@pytest.mark.slow
+@pytest.mark.backend
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+@pytest.mark.skipif(not os.path.exists("/usr/share/datasets/fashion-mnist"), reason="needs dataset-fashion-mnist")
+def test_train_and_resume_on_jax_without_tensorflow(tmp_path):
+    """A GPU machine with Keras on JAX and no TensorFlow: `keras-scse train` on Fashion-MNIST through the numpy
+    pipeline, resumed by the same command with more epochs; TensorFlow is never imported."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(tests, "scripts", "train_without_tensorflow.py")
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(tests), os.path.dirname(script)])}
+    run_dir = str(tmp_path / "run")
+    for epochs in ("1", "2"):
+        done = subprocess.run([sys.executable, script, run_dir, epochs], env=env, capture_output=True, text=True,
+                              timeout=SUBPROCESS_TIMEOUT, cwd=str(tmp_path))
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "tensorflow_loaded": False}
+    assert "resuming after epoch 1" in done.stdout
+    assert [int(row["epoch"]) for row in read_history(run_dir)] == [0, 1]
+    metrics = json.loads(open(os.path.join(run_dir, "metrics.json")).read())
+    assert metrics["num_examples"] == 10_000 and metrics["accuracy"] > 0.25  # 42% in the committed run; chance 10%
+    assert not os.path.exists(os.path.join(run_dir, "tensorboard"))

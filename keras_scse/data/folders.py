@@ -10,7 +10,6 @@ import re
 import warnings
 
 import numpy as np
-import tensorflow as tf
 
 from keras_scse.data.sources import carve
 
@@ -55,6 +54,8 @@ _decoded = {}  # (path, size, mtime) -> shape or why unreadable: the checks deco
 
 def image_shape(path):
     """(H, W, C) of an image file as stored, or the reason it cannot be read (a str)."""
+    import tensorflow as tf  # image folders are read by tf.data (TensorFlow)
+
     try:
         stat = os.stat(path)
         key = (path, stat.st_size, stat.st_mtime_ns)
@@ -105,6 +106,8 @@ def folder_spec(files, labels, channels, image_size, source, skip_unreadable=Fal
 def to_channels(image, channels):
     """A decoded image with 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels, known only when the
     graph runs, as ``channels`` (1 or 3) channels; alpha is dropped."""
+    import tensorflow as tf  # image folders are read by tf.data (TensorFlow)
+
     colour = tf.shape(image)[-1] >= 3
     if channels == 1:
         image = tf.cond(colour, lambda: tf.image.rgb_to_grayscale(image[..., :3]), lambda: image[..., :1])
@@ -117,6 +120,8 @@ def to_channels(image, channels):
 def folder_source(path, split, image_size, channels, val_fraction, test_fraction, seed, skip_unreadable=False):
     """``split`` of the image folder ``path`` as a tf.data.Dataset of (decoded image, label), with its labels,
     class names and channels (``channels``, or the folder's: 1 if all images are grayscale else 3)."""
+    import tensorflow as tf  # image folders are read by tf.data (TensorFlow)
+
     path = os.fspath(path)
     files, labels, class_names = folder_files(path)
     # stacklevel 5: a skipped-files warning points at the caller of keras_scse.data.load

@@ -2,15 +2,17 @@
 
 Images become float32 in [0, 1] (the one place normalisation happens; the models expect [0, 1] inputs), are
 resized / channel-adapted to what the model wants, cached, shuffled and augmented in tf.data (not Keras
-preprocessing layers, which block XLA), batched and prefetched.
+preprocessing layers, which block XLA), batched and prefetched. Without TensorFlow, in-memory sources take the
+same steps in numpy (``numpy_pipeline``).
 """
 
 import dataclasses
+import importlib.util
 import os
 
 import numpy as np
-import tensorflow as tf
 
+from keras_scse.data import numpy_pipeline
 from keras_scse.data.folders import folder_source
 from keras_scse.data.sources import (
     LOCAL_SOURCES,
@@ -20,7 +22,8 @@ from keras_scse.data.sources import (
     tfds_source,
 )
 
-AUTOTUNE = tf.data.AUTOTUNE
+AUTOTUNE = -1  # tf.data.AUTOTUNE
+PIPELINES = ("tf.data", "numpy")
 
 
 @dataclasses.dataclass
@@ -36,6 +39,8 @@ class DataInfo:
 
 
 def preprocess(image, image_size, channels):
+    import tensorflow as tf
+
     image = tf.image.convert_image_dtype(image, tf.float32)  # uint8 -> [0, 1]; floats pass through
     have = image.shape[-1]
     if channels is not None and have != channels:
@@ -67,6 +72,8 @@ def check_augment(augment):
 def augment_fn(flip):
     """A random crop after zero-padding by 1/8 of the size, after a left-right flip when ``flip``."""
 
+    import tensorflow as tf
+
     def augment(image, label):
         size = tf.shape(image)[:2]
         pad = image.shape[0] // 8 if image.shape[0] else 4
@@ -80,6 +87,8 @@ def augment_fn(flip):
 
 
 def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=False):
+    import tensorflow as tf
+
     options = tf.data.Options()
     # Shard by element across workers: works for every source (files or in-memory) under MultiWorker.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -95,8 +104,8 @@ def finish(ds, info, batch_size, shuffle, augment, seed, cache, drop_remainder=F
 
 def load(source, split="train", image_size=None, channels=None, batch_size=128, shuffle=None, augment=False,
          val_fraction=0.1, test_fraction=0.1, seed=0, data_dir=None, cache=True, limit=None, class_names=None,
-         drop_remainder=False, skip_unreadable=False):
-    """One split of a dataset as a batched tf.data pipeline, and its DataInfo.
+         drop_remainder=False, skip_unreadable=False, pipeline=None):
+    """One split of a dataset as a batched pipeline, and its DataInfo.
 
     Args:
         source: "fashion_mnist" (local Debian files), a TFDS name ("malaria", "cifar10", ...), a folder of
@@ -112,11 +121,20 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
         drop_remainder: drop a last, partial batch (one traced shape less; only if >= 1 full batch remains).
         skip_unreadable: image folders: leave out files that cannot be decoded (with a warning listing them);
             by default they are all listed in a ValueError before anything else happens.
+        pipeline: "tf.data" (a tf.data.Dataset), "numpy" (a keras.utils.PyDataset of numpy batches, for
+            arrays and local Fashion-MNIST only; needs no TensorFlow), or None: tf.data when TensorFlow is
+            installed, else numpy.
     """
     image_size = check_options(split, image_size, channels, batch_size)
     shuffle = split == "train" if shuffle is None else shuffle
     augment = check_augment(augment)
     carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    if choose_pipeline(pipeline, source) == "numpy":
+        x, y, class_names, name = array_split(source, split, carve_args, class_names)
+        return load_numpy(x[:limit] if limit else x, y[:limit] if limit else y, class_names, name, split,
+                          image_size, channels, batch_size, shuffle, augment, seed, drop_remainder)
+    import tensorflow as tf
+
     ds, y, class_names, name, channels = open_source(source, split, image_size, channels, carve_args, data_dir,
                                                      class_names, skip_unreadable)
     if limit:
@@ -131,6 +149,18 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     drop_remainder = drop_remainder and len(y) >= batch_size
     return finish(ds, info, batch_size, shuffle, augment if split == "train" else None, seed, cache,
                   drop_remainder), info
+
+
+def load_numpy(x, y, class_names, name, split, image_size, channels, batch_size, shuffle, augment, seed,
+               drop_remainder):
+    """``load``'s pipeline for in-memory arrays without TensorFlow: (ArrayBatches, DataInfo)."""
+    check_labels(y, len(class_names), f"{name} [{split}]", min_present=2 if split == "train" else 0)
+    x = numpy_pipeline.to_float(x, image_size, channels)
+    info = DataInfo(name=name, split=split, num_examples=len(y), num_classes=len(class_names),
+                    class_names=tuple(class_names), image_shape=tuple(x.shape[1:]))
+    batches = numpy_pipeline.ArrayBatches(x, y, batch_size, shuffle, augment if split == "train" else None, seed,
+                                          drop_remainder and len(y) >= batch_size)
+    return batches, info
 
 
 def check_options(split, image_size, channels, batch_size):
@@ -152,18 +182,12 @@ def check_options(split, image_size, channels, batch_size):
 def open_source(source, split, image_size, channels, carve_args, data_dir, class_names, skip_unreadable):
     """``split`` of any source ``load`` takes, before the common pipeline: (tf.data.Dataset of (image, label),
     labels as an array, class names, the source's name, channels (an image folder's are settled here))."""
-    if isinstance(source, (tuple, list)) and len(source) == 2:
-        all_labels = np.asarray(source[1]).reshape(-1)
-        if class_names is None:
-            class_names = tuple(str(i) for i in range(int(np.max(all_labels, initial=0)) + 1))
-        check_labels(all_labels, len(class_names), "(images, labels) arrays")
-        x, y = array_source(*source, split, **carve_args)
-        return tf.data.Dataset.from_tensor_slices((x, y)), y, class_names, "arrays", channels
-    if isinstance(source, str) and source in LOCAL_SOURCES:
-        reader, class_names = LOCAL_SOURCES[source]
-        x, y = reader("test" if split == "test" else "train")
-        x, y = array_source(x, y, split, **carve_args, has_test=True)
-        return tf.data.Dataset.from_tensor_slices((x, y)), y, class_names, source, channels
+    import tensorflow as tf
+
+    arrays = array_split(source, split, carve_args, class_names)
+    if arrays is not None:
+        x, y, class_names, name = arrays
+        return tf.data.Dataset.from_tensor_slices((x, y)), y, class_names, name, channels
     if isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
         ds, y, class_names, channels = folder_source(source, split, image_size, channels, **carve_args,
                                                      skip_unreadable=skip_unreadable)
@@ -175,3 +199,36 @@ def open_source(source, split, image_size, channels, carve_args, data_dir, class
         ds, y, class_names = tfds_source(source, split, data_dir, **carve_args)
         return ds, y, class_names, source, channels
     raise ValueError(f"Unknown data source {source!r}: give a dataset name, a folder or (images, labels).")
+
+
+def array_split(source, split, carve_args, class_names):
+    """(images, labels, class names, name) of ``split`` of an in-memory source ((images, labels) arrays or a
+    local dataset such as Fashion-MNIST), or None for any other source."""
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        all_labels = np.asarray(source[1]).reshape(-1)
+        if class_names is None:
+            class_names = tuple(str(i) for i in range(int(np.max(all_labels, initial=0)) + 1))
+        check_labels(all_labels, len(class_names), "(images, labels) arrays")
+        x, y = array_source(*source, split, **carve_args)
+        return x, y, class_names, "arrays"
+    if isinstance(source, str) and source in LOCAL_SOURCES:
+        reader, class_names = LOCAL_SOURCES[source]
+        x, y = reader("test" if split == "test" else "train")
+        x, y = array_source(x, y, split, **carve_args, has_test=True)
+        return x, y, class_names, source
+    return None
+
+
+def choose_pipeline(pipeline, source):
+    """"tf.data" or "numpy" for ``load``'s ``pipeline`` argument (None: tf.data when TensorFlow is installed)."""
+    if pipeline is None:
+        pipeline = "tf.data" if importlib.util.find_spec("tensorflow") is not None else "numpy"
+    if pipeline not in PIPELINES:
+        raise ValueError(f"`pipeline` must be one of {list(PIPELINES)} or None; received pipeline={pipeline!r}.")
+    in_memory = (isinstance(source, (tuple, list)) and len(source) == 2) or (
+        isinstance(source, str) and source in LOCAL_SOURCES)
+    if pipeline == "numpy" and not in_memory:
+        raise ValueError(
+            f"The numpy pipeline reads (images, labels) arrays and {sorted(LOCAL_SOURCES)} only; {source!r} needs "
+            "tf.data: install TensorFlow (pip install tensorflow), or load the images into arrays yourself.")
+    return pipeline

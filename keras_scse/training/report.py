@@ -8,9 +8,9 @@ import numpy as np
 
 
 def predict_labels(model, dataset):
-    """(true labels, predicted labels) over an unshuffled dataset of (images, int labels)."""
-    y_true = np.concatenate([labels.numpy() for _, labels in dataset])
-    y_pred = np.argmax(model.predict(dataset.map(lambda x, y: x), verbose=0), axis=-1)
+    """(true labels, predicted labels) over an unshuffled dataset (tf.data or numpy) of (images, int labels)."""
+    y_true = np.concatenate([np.asarray(labels) for _, labels in dataset])
+    y_pred = np.argmax(model.predict(dataset, verbose=0), axis=-1)  # predict uses the images, not the labels
     return y_true, y_pred
 
 

@@ -9,6 +9,7 @@ folder, the other workers write their (identical) checkpoints to a temporary fol
 and start from a copy of the chief's checkpoint when resuming.
 """
 
+import importlib.util
 import numbers
 import os
 import shutil
@@ -112,9 +113,14 @@ def run_callbacks(run_dir, train_ds, steps, replicas, extra):
                                         mode="max", save_best_only=True, initial_value_threshold=best_so_far),
         keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "last.keras")),
         keras.callbacks.BackupAndRestore(backup, double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")),
+        *([keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))] if tensorflow_available() else []),
         *extra,
     ]
+
+
+def tensorflow_available():
+    """Keras' TensorBoard callback writes through TensorFlow; a machine without it trains without the logs."""
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 def evaluate_and_report(model, config, run_dir, test_ds, test_info, dataset_name, started):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow bench peer ablation models-table fashion-mnist clean
+.PHONY: demo test test-slow bench peer ablation models-table fashion-mnist device-bundle clean
 
 $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -46,6 +46,12 @@ ablation: $(VENV)/.installed fashion-mnist
 
 models-table: $(VENV)/.installed
 	$(BIN)/python benchmarks/model_table.py
+
+# What benchmarks/device/*.sh need on the GPU machine (no network, no TensorFlow): keras wheels, the idx files.
+device-bundle: fashion-mnist
+	$(BIN)/pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .whl keras==$$($(BIN)/python -c 'import keras; print(keras.__version__)') namex optree
+	mkdir -p .data/fashion-mnist && cp $${KERAS_SCSE_FASHION_MNIST:-$(dir $(FASHION_MNIST))}/*-ubyte.gz .data/fashion-mnist/
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

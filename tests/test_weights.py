@@ -157,6 +157,20 @@ def test_presets_load_with_overrides_and_decode_predictions():
         applications.decode_predictions(np.zeros((1, 3)), "SCSENet44/fashion_mnist")
 
 
+def test_one_registry_lists_keras_applications_weights_too():
+    from keras_scse import applications
+    from keras_scse.applications import weights as weights_lib
+
+    imagenet = [p for p in applications.list_presets() if p.endswith("/imagenet")]
+    assert imagenet == ["SCAMobileNetV2/imagenet", "SCAResNet101/imagenet", "SCAResNet152/imagenet",
+                        "SCAResNet50/imagenet"]
+    card = applications.model_card("SCAResNet50/imagenet")
+    assert card["source"] == "keras.applications.ResNet50" and card["classes"] == 1000 and "MIT" in card["license"]
+    assert applications.model_card("SCSENet44/fashion_mnist")["source"] == "keras_scse"
+    with pytest.raises(ValueError, match="come from keras.applications.ResNet50"):
+        weights_lib.resolve("SCAResNet50", "imagenet")  # loaded by transfer, never as a keras_scse file
+
+
 def test_pretrained_scsenet44_loads_at_other_input_sizes():
     from keras_scse.applications import SCSENet44
 

@@ -38,7 +38,12 @@ def from_preset(preset, **kwargs):
 def decode_predictions(preds, preset, top=5):
     """As keras.applications' ``decode_predictions``: for each row of ``preds`` (batch, classes), the ``top``
     (class name, score) pairs, best first, with the class names of the preset's weights."""
-    names = preset_entry(preset).class_names
+    entry = preset_entry(preset)
+    if entry.source.startswith("keras.applications"):  # ImageNet: keras.applications' own class index
+        import keras
+
+        return keras.applications.imagenet_utils.decode_predictions(np.asarray(preds), top=top)
+    names = entry.class_names
     preds = np.asarray(preds)
     if preds.ndim != 2 or preds.shape[1] != len(names):
         raise ValueError(f"`decode_predictions` expects a batch of predictions of shape (samples, {len(names)}) "

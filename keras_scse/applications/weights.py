@@ -1,7 +1,10 @@
-"""Pretrained weights: a registry in the style of keras.applications' hash tables / timm's pretrained_cfg.
+"""Pretrained weights: one registry (``PRETRAINED``) in the style of keras.applications' hash tables / timm's
+pretrained_cfg, for keras_scse's own checkpoints and for the keras.applications weights the ResNet and
+MobileNetV2 families transfer by layer name (``source``: "keras_scse" or "keras.applications.<Model>"; those
+load through ``transfer``, their file and hash are Keras' own).
 
-``weights`` may be None (random init), a registered name (``PRETRAINED``, e.g. "fashion_mnist"), or the
-path to a ``.weights.h5`` file saved from the same architecture.
+``weights`` may be None (random init), a registered name (e.g. "fashion_mnist", "imagenet"), or the path to a
+``.weights.h5`` file saved from the same architecture.
 
 A registered file is looked for in this order: packaged with keras_scse (``keras_scse/weights_data``), the
 Keras cache (``$KERAS_HOME/models``), then downloaded by ``keras.utils.get_file`` from its URL. Its sha256
@@ -36,6 +39,7 @@ class WeightsEntry:
     recipe: str = ""
     command: str = ""
     results: str = ""  # the committed folder with the run's log, history and metrics
+    source: str = "keras_scse"  # or "keras.applications.<Model>": loaded by transfer.load_weights
 
     def card(self):
         """The model card as a dict: what the weights are, how they were made, how well they do."""
@@ -64,6 +68,27 @@ PRETRAINED = {
 }
 
 
+def keras_applications_entry(model, keras_name, license, **card):
+    """A registry row for keras.applications' ImageNet weights of ``keras_name``, transferred into ``model``."""
+    return WeightsEntry(
+        model=model, name="imagenet", file_name="(keras.applications' file; Keras checks its hash)", sha256=None,
+        classes=1000, input_shape=(224, 224, 3), source=f"keras.applications.{keras_name}",
+        dataset="ImageNet-1k (ILSVRC 2012)", license=license,
+        recipe=f"keras.applications.{keras_name}(weights='imagenet') copied by layer name; every attention layer "
+               "starts as an exact identity (identity_start=True: residual_gate, gamma = 0) until fine-tuned",
+        command=f"keras_scse.applications.{model}(weights='imagenet')", **card)
+
+
+IMAGENET_SOURCES = {  # model: (keras.applications constructor, license of its weights)
+    "SCAResNet50": ("ResNet50", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
+    "SCAResNet101": ("ResNet101", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
+    "SCAResNet152": ("ResNet152", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
+    "SCAMobileNetV2": ("MobileNetV2", "Apache-2.0 (TensorFlow models, as keras.applications ships them)"),
+}
+PRETRAINED.update({(model, "imagenet"): keras_applications_entry(model, keras_name, license)
+                   for model, (keras_name, license) in IMAGENET_SOURCES.items()})
+
+
 def available(model_name=None):
     """Registered pretrained weights, as {(model, name): entry}, optionally for one model."""
     return {k: v for k, v in PRETRAINED.items() if model_name is None or k[0] == model_name}
@@ -74,7 +99,11 @@ def resolve(model_name, weights):
     if weights is None:
         return None
     if isinstance(weights, str) and (model_name, weights) in PRETRAINED:
-        return PRETRAINED[(model_name, weights)]
+        entry = PRETRAINED[(model_name, weights)]
+        if entry.source != "keras_scse":
+            raise ValueError(f"{model_name} weights {weights!r} come from {entry.source} (transfer.load_weights), "
+                             "not from a keras_scse checkpoint.")
+        return entry
     if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         return WeightsEntry(model=model_name, name="local", file_name=os.path.basename(weights), sha256=None,
                             classes=None, input_shape=(None, None, None), path=os.fspath(weights))

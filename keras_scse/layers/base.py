@@ -84,7 +84,10 @@ def channel_gate_conv1d(kernel_size, name):
 
 
 FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted")
-_formulation = "auto"
+# Process-wide on purpose, not a contextvars.ContextVar: tf.distribute's MirroredStrategy traces each replica in
+# a thread of its own, which would not see a context variable set around model.fit (measured: half the layers
+# then took "auto"). Set it with ``conv_formulation``, never directly.
+_active = {"formulation": "auto"}
 
 
 @contextlib.contextmanager
@@ -98,14 +101,13 @@ def conv_formulation(name):
     ops that XLA fuses into one kernel, forward and backward); "auto": per backend and kernel, see
     ``formulation``. Read when a layer is called (traced), so a compiled function keeps its choice.
     """
-    global _formulation
     if name not in FORMULATIONS:
         raise ValueError(f"Unknown conv formulation {name!r}; use one of {list(FORMULATIONS)}.")
-    previous, _formulation = _formulation, name
+    previous, _active["formulation"] = _active["formulation"], name
     try:
         yield
     finally:
-        _formulation = previous
+        _active["formulation"] = previous
 
 
 def plain_convs():
@@ -122,8 +124,9 @@ def formulation(kernel_size):
     +21% plain), "plain" for k x k (SCA, CBAM: the 49 shifted slices' backward is slow, +5936%; plain +163%,
     batch-as-channels +521%). Not yet measured on a GPU.
     """
-    if _formulation != "auto":
-        return _formulation
+    chosen = _active["formulation"]
+    if chosen != "auto":
+        return chosen
     if keras.backend.backend() == "tensorflow":
         return "batch_as_channels"
     return "plain" if min(kernel_size) > 1 else "shifted"

@@ -86,10 +86,11 @@ def cmd_demo(args):
 def cmd_tune(args):
     try:
         from keras_scse import tuning
+        from keras_scse.tuning import driver
     except ImportError as error:
         raise RuntimeError(f"keras-scse tune needs KerasTuner ({error}): pip install 'keras-scse[tune]'") from None
 
-    result = tuning.search(**library_arguments(args, tuning.search))
+    result = tuning.search(**library_arguments(args, driver.search))
     return 0 if result is not None else 1
 
 

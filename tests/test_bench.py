@@ -71,6 +71,7 @@ def test_a_model_that_does_not_match_the_config_is_refused():
         measure(BenchConfig(input_size=16, batch_size=2), model=small_model())
 
 
+@pytest.mark.slow
 def test_cli_writes_one_isolated_row_per_configuration(tmp_path):
     out = tmp_path / "rows.csv"
     tiny = json.dumps({"blocks": [1, 1, 1, 1], "width": 0.25})

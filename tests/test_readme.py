@@ -42,7 +42,7 @@ def check_finetune(out):
 
 @pytest.mark.parametrize("heading, check", [
     ("Use a pretrained model", check_pretrained),
-    ("Export to ONNX", check_onnx),
+    pytest.param("Export to ONNX", check_onnx, marks=pytest.mark.slow),  # test_export covers the same export
     pytest.param("Fine-tune on your data", check_finetune, marks=pytest.mark.slow),
 ])
 def test_readme_block_runs(heading, check, tmp_path, monkeypatch, capsys):

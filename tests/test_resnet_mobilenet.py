@@ -218,6 +218,7 @@ IMAGENET_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_imagenet_weights_offline_error_and_cache(tmp_path):
     # KERAS_HOME is read when Keras is imported, so this runs in a fresh process; an unreachable proxy makes
     # the download fail fast whether or not the machine has network access.

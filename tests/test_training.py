@@ -3,9 +3,9 @@ work with 1 replica, 2 replicas (MirroredStrategy over 2 logical CPUs) and 2 wor
 127.0.0.1).
 
 A tiny SqueezeNext (4 units, width 0.25, ~19k parameters) keeps every run cheap; tracing its train step (and
-compiling it, with XLA) is still most of a run's time. The runs that need their own process (logical CPU
-devices, TF_CONFIG, a kill) and the CLI runs are started together by the first test and overlap with the
-in-process tests.
+compiling it, with XLA) is still most of a run's time. The CLI runs are started by the first test and overlap
+with the in-process tests; the distributed runs (logical CPU devices, TF_CONFIG) are started together by their
+first (slow) test.
 """
 
 import csv
@@ -133,12 +133,11 @@ CLI_MAIN = "import sys; from keras_scse import cli; sys.exit(cli.main(sys.argv[1
 
 
 @pytest.fixture(scope="module")
-def background(tmp_path_factory, arrays_npz):
-    """Start the separate-process runs: 2 replicas (MirroredStrategy on 2 logical CPUs), a 2-worker
-    MultiWorkerMirroredStrategy cluster on 127.0.0.1, and the CLI (help; a training with XLA). Their tests
-    collect the results."""
+def distributed_runs(tmp_path_factory, arrays_npz):
+    """Start the separate-process runs: 2 replicas (MirroredStrategy on 2 logical CPUs) and a 2-worker
+    MultiWorkerMirroredStrategy cluster on 127.0.0.1. Their (slow) tests collect the results."""
     npz, _ = arrays_npz
-    root = tmp_path_factory.mktemp("background")
+    root = tmp_path_factory.mktemp("distributed")
     workdir = str(root)
     runs = {"mirrored": train_run(workdir, "mirrored", npz,
                                   dict(FAST, run_dir=str(root / "mirrored"), epochs=3, cpu_devices=2), fresh=True)}
@@ -152,15 +151,27 @@ def background(tmp_path_factory, arrays_npz):
                                            dict(FAST, run_dir=str(root / "multiworker"), epochs=2),
                                            env={"TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(worker_tmp)},
                                            fresh=True)
+    runs["root"], runs["worker_tmp"] = root, worker_tmp
+    yield runs
+    for run in runs.values():
+        if isinstance(run, Run):
+            run.kill()
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """The CLI in separate processes, started together: `train --help`, and a training with XLA."""
+    root = tmp_path_factory.mktemp("cli")
+    workdir = str(root)
     console_script = os.path.join(os.path.dirname(sys.executable), "keras-scse")
-    runs["help"] = Run(workdir, "help", [console_script, "train", "--help"])
+    runs = {"help": Run(workdir, "help", [console_script, "train", "--help"])}
     write_image_folder(str(root / "images"))
     runs["cli"] = Run(workdir, "cli", [
         "-c", CLI_MAIN, "train", "--model", "SqueezeNext23", "--model-kwargs", json.dumps(TINY["model_kwargs"]),
         "--dataset", str(root / "images"), "--epochs", "1", "--batch-size", "16", "--lr", "0.05",
         "--weight-decay", "0", "--warmup-epochs", "0", "--no-augment", "--jit-compile", "true",
         "--run-dir", str(root / "cli_run"), "--verbose", "0"])
-    runs["root"], runs["worker_tmp"] = root, worker_tmp
+    runs["root"] = root
     yield runs
     for run in runs.values():
         if isinstance(run, Run):
@@ -182,7 +193,7 @@ class RecordStart(keras.callbacks.Callback):
 
 
 @pytest.fixture(scope="module")
-def resumed(tmp_path_factory, arrays_npz, background):
+def resumed(tmp_path_factory, arrays_npz, cli_runs):
     """A run killed (SIGKILL) in a subprocess after >= 1 finished epoch, then continued in this process."""
     npz, (x, y) = arrays_npz
     root = tmp_path_factory.mktemp("resume")
@@ -403,19 +414,19 @@ def test_recipe_lr_scales_with_batch_and_overrides_apply():
 
 # ---------------------------------------------------------------- CLI (and XLA)
 
-def test_cli_train_help(background):
-    code, output = background["help"].wait()
+def test_cli_train_help(cli_runs):
+    code, output = cli_runs["help"].wait()
     assert code == 0, output
     for option in ("--model", "--dataset", "--fresh", "--resume", "--jit-compile", "--cpu-devices", "--run-dir"):
         assert option in output
 
 
-def test_cli_main_trains_end_to_end_with_xla(background):
+def test_cli_main_trains_end_to_end_with_xla(cli_runs):
     """cli.main(["train", ...]) on an image folder, jit_compile=True (XLA) on one replica, 1 epoch."""
-    code, out = background["cli"].wait()
+    code, out = cli_runs["cli"].wait()
     assert code == 0, out[-3000:]
     assert "1 replica(s), jit_compile=True" in out and "test accuracy" in out
-    run_dir = str(background["root"] / "cli_run")
+    run_dir = str(cli_runs["root"] / "cli_run")
     for name in RUN_OUTPUTS:
         assert os.path.exists(os.path.join(run_dir, name)), name
     with open(os.path.join(run_dir, "metrics.json")) as f:
@@ -426,23 +437,25 @@ def test_cli_main_trains_end_to_end_with_xla(background):
 
 # ---------------------------------------------------------------- separate processes
 
-def test_two_replicas_on_two_logical_cpus_learn(background):
-    run = background["mirrored"]
+@pytest.mark.slow
+def test_two_replicas_on_two_logical_cpus_learn(distributed_runs):
+    run = distributed_runs["mirrored"]
     code, output = run.wait()
     assert code == 0, output[-3000:]
     assert "2 replica(s), jit_compile=False" in output
-    losses = [float(row["loss"]) for row in read_history(str(background["root"] / "mirrored"))]
+    losses = [float(row["loss"]) for row in read_history(str(distributed_runs["root"] / "mirrored"))]
     assert len(losses) == 3 and losses[-1] < losses[0], losses
     assert run.metrics()["epochs"] == 3
 
 
-def test_two_workers_on_localhost_train_together_and_the_chief_writes(background):
-    workers = [background["worker0"], background["worker1"]]
+@pytest.mark.slow
+def test_two_workers_on_localhost_train_together_and_the_chief_writes(distributed_runs):
+    workers = [distributed_runs["worker0"], distributed_runs["worker1"]]
     results = [worker.wait() for worker in workers]
     for code, output in results:
         assert code == 0, output[-3000:]
         assert "2 replica(s)" in output
-    run_dir = str(background["root"] / "multiworker")
+    run_dir = str(distributed_runs["root"] / "multiworker")
     for name in RUN_OUTPUTS:
         assert os.path.exists(os.path.join(run_dir, name)), name
     assert [int(row["epoch"]) for row in read_history(run_dir)] == [0, 1]
@@ -451,7 +464,7 @@ def test_two_workers_on_localhost_train_together_and_the_chief_writes(background
     assert chief["accuracy"] == other["accuracy"] and chief["best_val_accuracy"] == other["best_val_accuracy"]
     with open(os.path.join(run_dir, "metrics.json")) as f:
         assert json.load(f)["accuracy"] == chief["accuracy"]
-    leftovers = [name for name in os.listdir(background["worker_tmp"]) if name.startswith("keras_scse_worker_")]
+    leftovers = [name for name in os.listdir(distributed_runs["worker_tmp"]) if name.startswith("keras_scse_worker_")]
     assert leftovers == []  # the other worker's temporary run folder is gone
     assert "== SqueezeNext23" in results[0][1] and "== SqueezeNext23" not in results[1][1]  # one summary
 

@@ -335,6 +335,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_distributed_chief_and_worker(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(DISTRIBUTED_SCRIPT.format(tests=os.path.dirname(__file__), directory=str(tmp_path / "shared")))

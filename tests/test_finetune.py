@@ -54,6 +54,9 @@ def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
     assert saved["accuracy"] == metrics["accuracy"] and metrics["num_examples"] == 16
     assert stage_column(run) == ["head", "full"]
     assert (run / "model.keras").exists() and (run / "curves.png").exists()
+    config = json.loads((run / "config.json").read_text())
+    assert config["augment"] == "flip_crop"
+    (run / "config.json").write_text(json.dumps({**config, "augment": True}))  # as earlier versions wrote it
     # the same call again continues: one more full epoch, the head stage is not repeated
     finetune("Tiny", (x, y), str(run), full_epochs=2, **args)
     assert stage_column(run) == ["head", "full", "full"]

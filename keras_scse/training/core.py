@@ -156,10 +156,11 @@ def trim_history(path, epochs):
     os.replace(path + ".tmp", path)
 
 
-def prepare_run_folder(run_dir, settings, fresh=False, write=True, keep=(), defaults=None):
+def prepare_run_folder(run_dir, settings, fresh=False, write=True, keep=(), defaults=None, canonical=None):
     """Settle a run folder for ``settings`` (a JSON-able dict): with ``fresh`` (and ``write``) delete it first;
     if it holds a checkpoint (backup/) of a run with other settings, refuse (``keep``: keys that may change, e.g.
-    epochs; ``defaults``: values of keys that older config.json files lack); with ``write`` save config.json."""
+    epochs; ``defaults``: values of keys that older config.json files lack; ``canonical``: {key: function} that
+    maps a saved value to today's spelling of it); with ``write`` save config.json."""
     if fresh and write and os.path.exists(run_dir):
         shutil.rmtree(run_dir)
     saved = os.path.join(run_dir, "config.json")
@@ -167,6 +168,9 @@ def prepare_run_folder(run_dir, settings, fresh=False, write=True, keep=(), defa
         with open(saved) as f:
             previous = json.load(f)
         defaults = defaults or {}
+        for key, spell in (canonical or {}).items():
+            if key in previous:
+                previous[key] = spell(previous[key])
         changed = {k for k in settings if k not in keep and previous.get(k, defaults.get(k)) != settings[k]}
         if changed:
             raise ValueError(

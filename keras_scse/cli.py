@@ -267,12 +267,22 @@ def on_off(text):
     return text.lower() == "on"
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless the help names one already, or it is a flag or None."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.nargs == 0 or action.default in (None, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, ``keras-scse: error: ...``, with exit status 2, and whose
     help shows each option's default (the library's, see ``library_defaults``)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -307,7 +317,7 @@ def add_data_options(parser, data_dir=True):
     parser.add_argument("--image-size", type=positive_int, help="resize images to SIZE x SIZE (default: as stored)")
     parser.add_argument("--channels", type=positive_int, choices=(1, 3), help="convert images to 1 or 3 channels")
     parser.add_argument("--limit", type=positive_int, help="use only the first N training images")
-    parser.add_argument("--seed", type=non_negative_int)
+    parser.add_argument("--seed", type=non_negative_int, help="seed of the splits, shuffling and initialisation")
     if data_dir:
         parser.add_argument("--data-dir", help="TFDS data folder")
     parser.add_argument("--verbose", type=verbosity, help="Keras fit verbosity: auto, 0, 1, 2")
@@ -332,7 +342,7 @@ def add_models(sub):
     models = sub.add_parser("models", help="list registered models (wildcards), optionally with their costs")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'SCSE*'")
     models.add_argument("--costs", action="store_true", help="build each model and print params and MACs")
-    models.add_argument("--classes", type=positive_int, default=1000)
+    models.add_argument("--classes", type=positive_int, default=1000, help="classifier outputs")
     models.add_argument("--input-size", type=positive_int, default=None, help="default: each model's default size")
     models.set_defaults(func=cmd_models)
 
@@ -341,9 +351,9 @@ def add_demo(sub):
     from keras_scse import demo
 
     parser = sub.add_parser("demo", help="build SCSENet44, print its costs, train briefly on real Fashion-MNIST")
-    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--epochs", type=positive_int, help="training epochs")
     parser.add_argument("--limit", type=positive_int, help="training images to use")
-    parser.add_argument("--run-dir")
+    parser.add_argument("--run-dir", help="output folder")
     parser.set_defaults(**library_defaults(demo.run), func=cmd_demo)
 
 
@@ -359,14 +369,15 @@ def add_train(sub):
     tr.add_argument("--model", help="registered model name (see `keras-scse models`)")
     tr.add_argument("--dataset", help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) "
                                       "or an image folder with one sub-folder per class")
-    tr.add_argument("--epochs", type=positive_int)
+    tr.add_argument("--epochs", type=positive_int, help="training epochs (a larger number extends a finished run)")
     tr.add_argument("--batch-size", type=positive_int, help="global batch size, split over replicas")
     tr.add_argument("--recipe", choices=("sgd", "adamw"),
                     help="optimiser recipe (cosine schedule with warm-up, label smoothing, weight decay)")
     tr.add_argument("--lr", type=positive_float, help="peak learning rate (default: recipe's, scaled by batch/256)")
-    tr.add_argument("--weight-decay", type=non_negative_float)
-    tr.add_argument("--label-smoothing", type=smoothing)
-    tr.add_argument("--warmup-epochs", type=non_negative_float)
+    tr.add_argument("--weight-decay", type=non_negative_float, help="default: the recipe's")
+    tr.add_argument("--label-smoothing", type=smoothing, help="default: the recipe's")
+    tr.add_argument("--warmup-epochs", type=non_negative_float,
+                    help="default: the recipe's, at most 20%% of the schedule")
     tr.add_argument("--no-augment", dest="augment", action="store_false", help="turn off flip + padded random crop")
     tr.add_argument("--val-fraction", type=fraction, help="validation share carved from train")
     tr.add_argument("--skip-unreadable", action="store_true",
@@ -375,7 +386,7 @@ def add_train(sub):
     tr.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
     tr.add_argument("--resume", action="store_true", help="require a checkpoint to continue from")
     tr.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU only)")
-    tr.add_argument("--steps-per-execution", type=positive_int)
+    tr.add_argument("--steps-per-execution", type=positive_int, help="training steps per compiled call")
     add_data_options(tr)
     add_device_options(tr)
     add_model_kwargs(tr)
@@ -392,13 +403,13 @@ def add_finetune(sub):
                     "the frozen backbone (BatchNorm in inference mode, 10x the learning rate, no warm-up), then "
                     "unfreeze all layers. Channel counts that differ from the checkpoint's are adapted in the "
                     "first conv. Running the same command again resumes.")
-    ft.add_argument("--model", default="SCSENet44")
+    ft.add_argument("--model", default="SCSENet44", help="registered model name")
     ft.add_argument("--weights", type=weights_choice,
                     help="registered name, a .weights.h5 or .keras path, or 'none' (from scratch)")
     ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
-    ft.add_argument("--head-epochs", type=non_negative_int)
-    ft.add_argument("--full-epochs", type=non_negative_int)
-    ft.add_argument("--batch-size", type=positive_int)
+    ft.add_argument("--head-epochs", type=non_negative_int, help="epochs of the new head on the frozen backbone")
+    ft.add_argument("--full-epochs", type=non_negative_int, help="epochs of all layers after that")
+    ft.add_argument("--batch-size", type=positive_int, help="global batch size")
     ft.add_argument("--lr", type=positive_float,
                     help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
     ft.add_argument("--augment", type=augment_choice,
@@ -422,15 +433,15 @@ def add_tune(sub):
         tu.add_argument("options", nargs=argparse.REMAINDER, help="(needs pip install 'keras-scse[tune]')")
         tu.set_defaults(func=cmd_tune)
         return
-    tu.add_argument("--hypermodel", choices=("scsenet", "scaresnet", "scamobilenetv2"))
+    tu.add_argument("--hypermodel", choices=("scsenet", "scaresnet", "scamobilenetv2"), help="the search space")
     tu.add_argument("--dataset", help="as for train")
-    tu.add_argument("--tuner", choices=("random", "hyperband", "bayesian"))
+    tu.add_argument("--tuner", choices=("random", "hyperband", "bayesian"), help="KerasTuner's search algorithm")
     tu.add_argument("--max-trials", type=positive_int, help="total trials, rejected ones included (not hyperband)")
     tu.add_argument("--epochs", type=positive_int, help="epochs per trial (hyperband: max epochs)")
-    tu.add_argument("--directory")
+    tu.add_argument("--directory", help="folder of the search's projects")
     tu.add_argument("--project-name", help="default <hypermodel>_<dataset>")
     tu.add_argument("--val-limit", type=positive_int, help="use only the first N validation images")
-    tu.add_argument("--batch-size", type=positive_int)
+    tu.add_argument("--batch-size", type=positive_int, help="global batch size")
     tu.add_argument("--max-params", type=positive_float, help="reject bigger models before training, e.g. 1e6")
     tu.add_argument("--max-macs", type=positive_float, help="reject models with more MACs per image")
     tu.add_argument("--overwrite", action="store_true", help="delete the project and start over")
@@ -456,7 +467,7 @@ def add_export(sub):
     source = ex.add_mutually_exclusive_group(required=True)
     source.add_argument("--model-path", type=keras_file, help="a .keras file, e.g. runs/<run>/best.keras")
     source.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
-    ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx")
+    ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx", help="what to write")
     ex.add_argument("--output", default=None, help="output file (.onnx) or folder (savedmodel); default: next to "
                     "--model-path, or <model>.onnx / <model>_savedmodel")
     ex.add_argument("--opset", type=positive_int, help="ONNX opset")
@@ -485,12 +496,12 @@ def add_bench(sub):
                     help="one or more sizes (SIZE x SIZE)")
     be.add_argument("--batch-size", type=positive_int, nargs="+", default=[defaults["batch_size"]],
                     help="one or more batch sizes")
-    be.add_argument("--channels", type=positive_int)
-    be.add_argument("--classes", type=positive_int)
+    be.add_argument("--channels", type=positive_int, help="input channels")
+    be.add_argument("--classes", type=positive_int, help="classifier outputs")
     be.add_argument("--xla", type=on_off, nargs="+", default=[defaults["xla"]], metavar="{off,on}",
                     help="XLA off (default), on, or both: --xla off on")
     be.add_argument("--onnx", action="store_true", help="also time ONNX Runtime inference of the tf2onnx export")
-    be.add_argument("--inference-only", action="store_true")
+    be.add_argument("--inference-only", action="store_true", help="time inference only")
     be.add_argument("--steps", type=positive_int, help="steps per timed block")
     be.add_argument("--repeats", type=positive_int, help="timed blocks (the median is reported)")
     be.add_argument("--warmup", type=non_negative_int, help="untimed steps first (tracing, compilation)")

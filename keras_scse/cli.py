@@ -126,7 +126,7 @@ def cmd_finetune(args):
     from keras_scse.training.finetune import finetune
 
     run_dir = args.run_dir or f"runs/finetune-{args.model.lower()}"
-    finetune(args.model, args.dataset, **{**library_arguments(args, finetune), "run_dir": run_dir})
+    finetune(**{**library_arguments(args, finetune), "model_name": args.model, "run_dir": run_dir})
     return 0
 
 

@@ -116,3 +116,20 @@ def test_finetune_fashion_mnist_weights_at_64_px(tmp_path):
     model = keras.saving.load_model(str(tmp_path / "run" / "model.keras"))
     assert model.input_shape == (None, 64, 64, 1)
     assert model.get_layer("stage1_unit1_attention").get_config()["spatial_kernel"] == 3
+
+
+def test_cli_finetune_wires_arguments(monkeypatch):
+    import functools
+
+    from keras_scse import cli
+    from keras_scse.training import finetune as module
+
+    seen = {}
+    monkeypatch.setattr(module, "finetune", functools.wraps(module.finetune)(lambda **kwargs: seen.update(kwargs)))
+    code = cli.main(["finetune", "--dataset", "some/folder", "--weights", "none", "--head-epochs", "0",
+                     "--full-epochs", "3", "--augment", "crop", "--batch-size", "32", "--image-size", "32"])
+    assert code == 0
+    assert seen == dict(model_name="SCSENet44", dataset="some/folder", run_dir="runs/finetune-scsenet44", weights=None,
+                        head_epochs=0, full_epochs=3, batch_size=32, lr=None, image_size=32, channels=None,
+                        recipe="adamw", seed=0, augment="crop", val_fraction=0.1, limit=None, verbose="auto",
+                        fresh=False)

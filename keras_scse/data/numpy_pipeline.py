@@ -41,7 +41,7 @@ def to_float(images, image_size, channels):
 def flip_crop(batch, rng, flip):
     """A random crop after zero-padding by 1/8 of the size, after a left-right flip when ``flip`` (per image)."""
     n, h, w, _ = batch.shape
-    pad = h // 8 if h else 4
+    pad = h // 8
     if flip:
         mirrored = rng.random(n) < 0.5
         batch = np.where(mirrored[:, None, None, None], batch[:, :, ::-1], batch)

@@ -197,14 +197,14 @@ def prepare_run_dir(config, fresh, resume, write=True):
     return backup, done
 
 def load_splits(dataset, batch_size, image_size=None, channels=None, seed=0, val_fraction=0.1, augment=True,
-                limit=None, data_dir=None, skip_unreadable=False, pipeline=None):
+                limit=None, data_dir=None, skip_unreadable=False):
     """(train, validation, test) pipelines and the DataInfo of train and of test: the one place where a run
     reads its data. The train split drops a partial last batch: one traced shape for the train step, and equal
     batches on every replica."""
     from keras_scse import data
 
     common = dict(image_size=image_size, channels=channels, batch_size=batch_size, seed=seed,
-                  val_fraction=val_fraction, data_dir=data_dir, skip_unreadable=skip_unreadable, pipeline=pipeline)
+                  val_fraction=val_fraction, data_dir=data_dir, skip_unreadable=skip_unreadable)
     train_ds, info = data.load(dataset, "train", augment=augment, limit=limit, drop_remainder=True, **common)
     val_ds, _ = data.load(dataset, "validation", **common)
     test_ds, test_info = data.load(dataset, "test", **common)

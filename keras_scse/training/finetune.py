@@ -101,11 +101,11 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
     started = time.time()
     settings = dict(model=model_name, dataset=describe_dataset(dataset), weights=str(weights),
                     head_epochs=head_epochs, full_epochs=full_epochs, batch_size=batch_size, lr=lr,
-                    image_size=image_size, channels=channels, recipe=recipe, seed=seed, augment=augment,
-                    val_fraction=val_fraction, limit=limit)
+                    image_size=image_size, channels=channels, recipe=recipe, seed=seed,
+                    augment=check_augment(augment), val_fraction=val_fraction, limit=limit)
     # augment=True and "flip_crop" are one setting (folders written before the default became "flip_crop")
-    prepare_run_folder(run_dir, {**settings, "augment": check_augment(augment)}, fresh,
-                       keep=("head_epochs", "full_epochs"), canonical={"augment": check_augment})
+    prepare_run_folder(run_dir, settings, fresh, keep=("head_epochs", "full_epochs"),
+                       canonical={"augment": check_augment})
     keras.utils.set_random_seed(seed)
     train_ds, val_ds, test_ds, info, test_info = load_splits(dataset, batch_size, image_size, channels, seed,
                                                              val_fraction, augment, limit)

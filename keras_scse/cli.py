@@ -313,7 +313,8 @@ def library_defaults(target, everything=False):
 
 
 def add_data_options(parser, data_dir=True):
-    """What train, finetune and tune share: the data's size, channels, subset, seed; Keras' verbosity."""
+    """What train, finetune and tune share: batch, the data's size, channels, subset, seed; Keras' verbosity."""
+    parser.add_argument("--batch-size", type=positive_int, help="global batch size, split over replicas")
     parser.add_argument("--image-size", type=positive_int, help="resize images to SIZE x SIZE (default: as stored)")
     parser.add_argument("--channels", type=positive_int, choices=(1, 3), help="convert images to 1 or 3 channels")
     parser.add_argument("--limit", type=positive_int, help="use only the first N training images")
@@ -321,6 +322,13 @@ def add_data_options(parser, data_dir=True):
     if data_dir:
         parser.add_argument("--data-dir", help="TFDS data folder")
     parser.add_argument("--verbose", type=verbosity, help="Keras fit verbosity: auto, 0, 1, 2")
+
+
+def add_model_and_dataset(parser, dataset_required=False):
+    parser.add_argument("--model", help="registered model name (see `keras-scse models`)")
+    parser.add_argument("--dataset", required=dataset_required,
+                        help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) or an "
+                             "image folder with one sub-folder per class")
 
 
 def add_device_options(parser):
@@ -366,11 +374,8 @@ def add_train(sub):
                     "config.json, history.csv, TensorBoard logs, best.keras / last.keras, metrics.json and PNG "
                     "plots. Killing the run and starting the same command again continues after the last "
                     "finished epoch.")
-    tr.add_argument("--model", help="registered model name (see `keras-scse models`)")
-    tr.add_argument("--dataset", help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) "
-                                      "or an image folder with one sub-folder per class")
+    add_model_and_dataset(tr)
     tr.add_argument("--epochs", type=positive_int, help="training epochs (a larger number extends a finished run)")
-    tr.add_argument("--batch-size", type=positive_int, help="global batch size, split over replicas")
     tr.add_argument("--recipe", choices=("sgd", "adamw"),
                     help="optimiser recipe (cosine schedule with warm-up, label smoothing, weight decay)")
     tr.add_argument("--lr", type=positive_float, help="peak learning rate (default: recipe's, scaled by batch/256)")
@@ -403,13 +408,11 @@ def add_finetune(sub):
                     "the frozen backbone (BatchNorm in inference mode, 10x the learning rate, no warm-up), then "
                     "unfreeze all layers. Channel counts that differ from the checkpoint's are adapted in the "
                     "first conv. Running the same command again resumes.")
-    ft.add_argument("--model", default="SCSENet44", help="registered model name")
+    add_model_and_dataset(ft, dataset_required=True)
     ft.add_argument("--weights", type=weights_choice,
                     help="registered name, a .weights.h5 or .keras path, or 'none' (from scratch)")
-    ft.add_argument("--dataset", required=True, help="as for train: a name or an image folder")
     ft.add_argument("--head-epochs", type=non_negative_int, help="epochs of the new head on the frozen backbone")
     ft.add_argument("--full-epochs", type=non_negative_int, help="epochs of all layers after that")
-    ft.add_argument("--batch-size", type=positive_int, help="global batch size")
     ft.add_argument("--lr", type=positive_float,
                     help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
     ft.add_argument("--augment", type=augment_choice,
@@ -417,7 +420,8 @@ def add_finetune(sub):
     ft.add_argument("--fresh", action="store_true", help="start over instead of resuming --run-dir")
     ft.add_argument("--run-dir", help="output folder (default runs/finetune-<model>)")
     add_data_options(ft, data_dir=False)
-    ft.set_defaults(**library_defaults(finetune), run_dir=None, func=cmd_finetune)  # finetune has no run_dir default
+    # finetune's model and run folder are positional there: their CLI defaults are set here
+    ft.set_defaults(**library_defaults(finetune), model="SCSENet44", run_dir=None, func=cmd_finetune)
 
 
 def add_tune(sub):
@@ -441,7 +445,6 @@ def add_tune(sub):
     tu.add_argument("--directory", help="folder of the search's projects")
     tu.add_argument("--project-name", help="default <hypermodel>_<dataset>")
     tu.add_argument("--val-limit", type=positive_int, help="use only the first N validation images")
-    tu.add_argument("--batch-size", type=positive_int, help="global batch size")
     tu.add_argument("--max-params", type=positive_float, help="reject bigger models before training, e.g. 1e6")
     tu.add_argument("--max-macs", type=positive_float, help="reject models with more MACs per image")
     tu.add_argument("--overwrite", action="store_true", help="delete the project and start over")

@@ -331,6 +331,12 @@ def add_model_and_dataset(parser, dataset_required=False):
                              "image folder with one sub-folder per class")
 
 
+def add_run_folder_options(parser, default_folder):
+    """A run folder resumes when the same command runs again; --fresh deletes it first."""
+    parser.add_argument("--run-dir", help=f"output folder (default {default_folder})")
+    parser.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
+
+
 def add_device_options(parser):
     parser.add_argument("--jit-compile", type=jit_value, help="auto (default), true or false (XLA)")
     parser.add_argument("--cpu-devices", type=positive_int,
@@ -387,8 +393,7 @@ def add_train(sub):
     tr.add_argument("--val-fraction", type=fraction, help="validation share carved from train")
     tr.add_argument("--skip-unreadable", action="store_true",
                     help="image folders: leave out files that cannot be decoded (default: stop and list them)")
-    tr.add_argument("--run-dir", help="output folder (default runs/<model>-<dataset>)")
-    tr.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
+    add_run_folder_options(tr, "runs/<model>-<dataset>")
     tr.add_argument("--resume", action="store_true", help="require a checkpoint to continue from")
     tr.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU only)")
     tr.add_argument("--steps-per-execution", type=positive_int, help="training steps per compiled call")
@@ -417,8 +422,7 @@ def add_finetune(sub):
                     help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
     ft.add_argument("--augment", type=augment_choice,
                     help="flip_crop, crop (for classes that a mirror image changes: digits, text) or none")
-    ft.add_argument("--fresh", action="store_true", help="start over instead of resuming --run-dir")
-    ft.add_argument("--run-dir", help="output folder (default runs/finetune-<model>)")
+    add_run_folder_options(ft, "runs/finetune-<model>")
     add_data_options(ft, data_dir=False)
     # finetune's model and run folder are positional there: their CLI defaults are set here
     ft.set_defaults(**library_defaults(finetune), model="SCSENet44", run_dir=None, func=cmd_finetune)

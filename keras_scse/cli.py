@@ -70,8 +70,7 @@ def cmd_train(args):
     from keras_scse import training
 
     run_dir = args.run_dir or f"runs/{args.model.lower()}-{args.dataset}"
-    config = training.TrainConfig(**{**library_arguments(args, training.TrainConfig), "run_dir": run_dir,
-                                     "model_kwargs": args.model_kwargs or {}})
+    config = training.TrainConfig(**{**library_arguments(args, training.TrainConfig), "run_dir": run_dir})
     training.train(config, fresh=args.fresh, resume=args.resume, verbose=args.verbose)
     return 0
 
@@ -138,9 +137,8 @@ def cmd_bench(args):
 
     if args.model not in applications.list_models():
         raise ValueError(f"Unknown model {args.model!r}; see `keras-scse models`.")
-    kwargs = args.model_kwargs or {}
     common = dict(model=args.model, channels=args.channels, classes=args.classes, steps=args.steps,
-                  repeats=args.repeats, warmup=args.warmup, model_kwargs=kwargs)
+                  repeats=args.repeats, warmup=args.warmup, model_kwargs=args.model_kwargs)
     configs = []
     for size in args.input_size:
         for batch in args.batch_size:
@@ -400,8 +398,7 @@ def add_train(sub):
     add_data_options(tr)
     add_device_options(tr)
     add_model_kwargs(tr)
-    tr.set_defaults(**{**library_defaults(TrainConfig), "run_dir": None, "model_kwargs": None}, verbose="auto",
-                    func=cmd_train)
+    tr.set_defaults(**{**library_defaults(TrainConfig), "run_dir": None}, verbose="auto", func=cmd_train)
 
 
 def add_finetune(sub):
@@ -516,8 +513,9 @@ def add_bench(sub):
     be.add_argument("--json", action="store_true", help="print rows as JSON lines instead of a table")
     be.add_argument("--output", help="also write the rows to this file: CSV if it ends in .csv, else JSON lines")
     be.add_argument("--in-process", action="store_true", help="measure in this process (faster; memory is shared)")
-    scalar = {key: defaults[key] for key in ("model", "channels", "classes", "steps", "repeats", "warmup")}
-    be.set_defaults(**scalar, model_kwargs=None, func=cmd_bench)
+    scalar = {key: defaults[key] for key in ("model", "channels", "classes", "steps", "repeats", "warmup",
+                                             "model_kwargs")}
+    be.set_defaults(**scalar, func=cmd_bench)
 
 
 SUBCOMMANDS = (add_info, add_models, add_demo, add_train, add_finetune, add_tune, add_export, add_bench)

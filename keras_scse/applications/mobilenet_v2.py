@@ -15,6 +15,7 @@ blocks). Attention layers are named ``block_{k}_attention``.
 import keras
 
 from keras_scse.applications import common, transfer
+from keras_scse.applications import weights as weights_lib
 
 BN = dict(epsilon=1e-3, momentum=0.999)
 SCA_KERNEL_SIZE = 3  # Triplet Attention's evidence on MobileNetV2
@@ -148,6 +149,9 @@ def mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs):
 VARIANTS = {
     "SCAMobileNetV2": dict(attention="sca"),
 }
+IMAGENET_LICENSE = "Apache-2.0 (TensorFlow models, as keras.applications ships them)"
+weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applications_entry(
+    variant, "MobileNetV2", IMAGENET_LICENSE) for variant in VARIANTS})
 
 
 def _constructor(variant):

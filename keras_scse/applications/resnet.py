@@ -14,6 +14,7 @@ name.
 import keras
 
 from keras_scse.applications import common, transfer
+from keras_scse.applications import weights as weights_lib
 
 BN_EPSILON = 1.001e-5
 STAGE_FILTERS = (64, 128, 256, 512)
@@ -130,6 +131,9 @@ VARIANTS = {
     "SCAResNet101": dict(blocks=(3, 4, 23, 3), attention="sca", keras_name="ResNet101"),
     "SCAResNet152": dict(blocks=(3, 8, 36, 3), attention="sca", keras_name="ResNet152"),
 }
+IMAGENET_LICENSE = "MIT (Kaiming He's ResNet release, as keras.applications ships it)"
+weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applications_entry(
+    variant, row["keras_name"], IMAGENET_LICENSE) for variant, row in VARIANTS.items() if "keras_name" in row})
 
 
 def _constructor(variant):

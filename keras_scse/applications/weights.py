@@ -69,7 +69,8 @@ PRETRAINED = {
 
 
 def keras_applications_entry(model, keras_name, license, **card):
-    """A registry row for keras.applications' ImageNet weights of ``keras_name``, transferred into ``model``."""
+    """A registry row for keras.applications' ImageNet weights of ``keras_name``, transferred into ``model``
+    (the ResNet and MobileNetV2 modules add theirs, next to their variant rows)."""
     return WeightsEntry(
         model=model, name="imagenet", file_name="(keras.applications' file; Keras checks its hash)", sha256=None,
         classes=1000, input_shape=(224, 224, 3), source=f"keras.applications.{keras_name}",
@@ -77,16 +78,6 @@ def keras_applications_entry(model, keras_name, license, **card):
         recipe=f"keras.applications.{keras_name}(weights='imagenet') copied by layer name; every attention layer "
                "starts as an exact identity (identity_start=True: residual_gate, gamma = 0) until fine-tuned",
         command=f"keras_scse.applications.{model}(weights='imagenet')", **card)
-
-
-IMAGENET_SOURCES = {  # model: (keras.applications constructor, license of its weights)
-    "SCAResNet50": ("ResNet50", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
-    "SCAResNet101": ("ResNet101", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
-    "SCAResNet152": ("ResNet152", "MIT (Kaiming He's ResNet release, as keras.applications ships it)"),
-    "SCAMobileNetV2": ("MobileNetV2", "Apache-2.0 (TensorFlow models, as keras.applications ships them)"),
-}
-PRETRAINED.update({(model, "imagenet"): keras_applications_entry(model, keras_name, license)
-                   for model, (keras_name, license) in IMAGENET_SOURCES.items()})
 
 
 def available(model_name=None):

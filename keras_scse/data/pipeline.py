@@ -129,14 +129,15 @@ def load(source, split="train", image_size=None, channels=None, batch_size=128, 
     shuffle = split == "train" if shuffle is None else shuffle
     augment = check_augment(augment)
     carve_args = dict(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
-    if choose_pipeline(pipeline, source) == "numpy":
-        x, y, class_names, name = array_split(source, split, carve_args, class_names)
+    arrays = array_split(source, split, carve_args, class_names)  # None: not an in-memory source
+    if choose_pipeline(pipeline, source, arrays is not None) == "numpy":
+        x, y, class_names, name = arrays
         return load_numpy(x[:limit] if limit else x, y[:limit] if limit else y, class_names, name, split,
                           image_size, channels, batch_size, shuffle, augment, seed, drop_remainder)
     import tensorflow as tf
 
-    ds, y, class_names, name, channels = open_source(source, split, image_size, channels, carve_args, data_dir,
-                                                     class_names, skip_unreadable)
+    ds, y, class_names, name, channels = open_source(source, arrays, split, image_size, channels, carve_args,
+                                                     data_dir, skip_unreadable)
     if limit:
         y = y[:limit]
         ds = ds.take(limit)
@@ -179,12 +180,12 @@ def check_options(split, image_size, channels, batch_size):
     return image_size
 
 
-def open_source(source, split, image_size, channels, carve_args, data_dir, class_names, skip_unreadable):
+def open_source(source, arrays, split, image_size, channels, carve_args, data_dir, skip_unreadable):
     """``split`` of any source ``load`` takes, before the common pipeline: (tf.data.Dataset of (image, label),
-    labels as an array, class names, the source's name, channels (an image folder's are settled here))."""
+    labels as an array, class names, the source's name, channels (an image folder's are settled here)).
+    ``arrays``: ``array_split``'s result for an in-memory source, else None."""
     import tensorflow as tf
 
-    arrays = array_split(source, split, carve_args, class_names)
     if arrays is not None:
         x, y, class_names, name = arrays
         return tf.data.Dataset.from_tensor_slices((x, y)), y, class_names, name, channels
@@ -219,16 +220,20 @@ def array_split(source, split, carve_args, class_names):
     return None
 
 
-def choose_pipeline(pipeline, source):
-    """"tf.data" or "numpy" for ``load``'s ``pipeline`` argument (None: tf.data when TensorFlow is installed)."""
+def choose_pipeline(pipeline, source, in_memory):
+    """"tf.data" or "numpy" for ``load``'s ``pipeline`` argument (None: tf.data when TensorFlow is installed);
+    ``in_memory``: ``source`` is one the numpy pipeline reads."""
     if pipeline is None:
-        pipeline = "tf.data" if importlib.util.find_spec("tensorflow") is not None else "numpy"
+        pipeline = "tf.data" if tensorflow_installed() else "numpy"
     if pipeline not in PIPELINES:
         raise ValueError(f"`pipeline` must be one of {list(PIPELINES)} or None; received pipeline={pipeline!r}.")
-    in_memory = (isinstance(source, (tuple, list)) and len(source) == 2) or (
-        isinstance(source, str) and source in LOCAL_SOURCES)
     if pipeline == "numpy" and not in_memory:
         raise ValueError(
             f"The numpy pipeline reads (images, labels) arrays and {sorted(LOCAL_SOURCES)} only; {source!r} needs "
             "tf.data: install TensorFlow (pip install tensorflow), or load the images into arrays yourself.")
     return pipeline
+
+
+def tensorflow_installed():
+    """Whether TensorFlow can be imported (tf.data pipelines, TensorBoard logs)."""
+    return importlib.util.find_spec("tensorflow") is not None

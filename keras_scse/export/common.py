@@ -283,9 +283,9 @@ def source_backend_parity(model, report, sample, atol):
     cases = [rng.uniform(size=(batch, *shape)).astype(report["input_dtype"]) for batch in (1, 5)]
     if sample is not None:
         cases.append(np.asarray(sample, report["input_dtype"]))
-    import onnxruntime
+    from keras_scse.export.onnx_export import onnx_session
 
-    session = onnxruntime.InferenceSession(report["path"], providers=["CPUExecutionProvider"])
+    session = onnx_session(report["path"])
     worst = 0.0
     for x in cases:
         expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))

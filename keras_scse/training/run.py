@@ -9,7 +9,6 @@ folder, the other workers write their (identical) checkpoints to a temporary fol
 and start from a copy of the chief's checkpoint when resuming.
 """
 
-import importlib.util
 import numbers
 import os
 import shutil
@@ -18,10 +17,23 @@ import time
 
 import keras
 
+from keras_scse.data.pipeline import tensorflow_installed
 from keras_scse.training import report
 from keras_scse.training.callbacks import PreciseBatchNorm, StopOnNonFinite
-from keras_scse.training.core import compile_model, finished_epochs, load_splits, one_hot, prepare_run_dir
-from keras_scse.training.strategy import barrier, is_chief, resolve_jit_compile, select_strategy, set_precision
+from keras_scse.training.core import (
+    compile_model,
+    finished_epochs,
+    load_splits,
+    one_hot,
+    prepare_run_dir,
+)
+from keras_scse.training.strategy import (
+    barrier,
+    is_chief,
+    resolve_jit_compile,
+    select_strategy,
+    set_precision,
+)
 
 
 def worker_run_dir(config):
@@ -113,14 +125,11 @@ def run_callbacks(run_dir, train_ds, steps, replicas, extra):
                                         mode="max", save_best_only=True, initial_value_threshold=best_so_far),
         keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "last.keras")),
         keras.callbacks.BackupAndRestore(backup, double_checkpoint=True, delete_checkpoint=False),
-        *([keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))] if tensorflow_available() else []),
+        # Keras' TensorBoard callback writes through TensorFlow: without it, no logs
+        *([keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))] if tensorflow_installed() else []),
         *extra,
     ]
 
-
-def tensorflow_available():
-    """Keras' TensorBoard callback writes through TensorFlow; a machine without it trains without the logs."""
-    return importlib.util.find_spec("tensorflow") is not None
 
 
 def evaluate_and_report(model, config, run_dir, test_ds, test_info, dataset_name, started):

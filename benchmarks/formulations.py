@@ -3,7 +3,7 @@ timed inside whole training / inference steps of SqueezeNext44 on this CPU, per 
 
 Usage: python benchmarks/formulations.py   (writes benchmarks/results/speed/formulations.{csv,md})
 Each backend runs in its own process (TensorFlow without XLA, its CPU policy; JAX with XLA, as always). Rows:
-SqueezeNext44 without attention (the floor), then SC-SE (SCSENet44 defaults) and SCA (k=7) in every block,
+SqueezeNext44 without attention (the floor), then SC-SE (SCSENet44 defaults), SCA (k=7) and CBAM in every block,
 each formulation. Overhead = step time over the floor's. Batch 128, 32x32x3, 10 classes.
 """
 
@@ -16,8 +16,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "benchmarks", "results", "speed")
 BACKENDS = {"tensorflow": False, "jax": True}
-ROWS = [(None, None)] + [(attention, how) for attention in ("scse", "sca")
-                           for how in ("batch_as_channels", "shifted", "plain")]
+ROWS = [(None, None)] + [(attention, how) for attention in ("scse", "sca", "cbam")
+                           for how in ("batch_as_channels", "shifted", "banded", "plain")]
 
 
 def measure_rows(xla):

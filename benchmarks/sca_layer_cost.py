@@ -7,7 +7,9 @@ Forward + backward (input and weight gradients) of a loss on the layer's output,
 - batch_as_channels / plain: ``conv_formulation`` of the one-output k x k convs (TensorFlow's "auto" is the first);
 - pool ops: the mean / max over one spatial axis as average / max pooling ops (one-pass gradient kernels);
 - XLA attend: the layer's attend() in a tf.function(jit_compile=True) inside the non-XLA step.
-All compute the same function (max |diff| printed).
+All compute the same function (max |diff| printed). Two more rows take the convs out, to show what the rest costs
+(gates = sigmoid of the pooled maps' mean: the four axis pools, their gradients and the gating stay): as Keras
+ops, and as one XLA-compiled attend() (pools, gating and their gradients fused: the floor for this design here).
 """
 
 import os
@@ -45,12 +47,21 @@ def main():
                                             jit_compile=True)
             return self.compiled(x)
 
+    class NoConvSCA(SpatialChannelAttention):
+        def _gate(self, branch, z, training):
+            return ops.sigmoid(ops.mean(z, axis=-1, keepdims=True))
+
+    class XlaNoConvSCA(XlaAttendSCA, NoConvSCA):
+        pass
+
     ways = [("BatchNormalization (yardstick)", lambda: keras.layers.BatchNormalization(), "auto"),
             ("SCA batch_as_channels (TF auto)", lambda: SpatialChannelAttention(kernel_size=7), "batch_as_channels"),
             ("SCA plain", lambda: SpatialChannelAttention(kernel_size=7), "plain"),
             ("SCA pool ops, batch_as_channels", lambda: PoolOpsSCA(kernel_size=7), "batch_as_channels"),
             ("SCA pool ops, plain", lambda: PoolOpsSCA(kernel_size=7), "plain"),
-            ("SCA XLA attend, plain", lambda: XlaAttendSCA(kernel_size=7), "plain")]
+            ("SCA XLA attend, plain", lambda: XlaAttendSCA(kernel_size=7), "plain"),
+            ("SCA without convs (pools + gating)", lambda: NoConvSCA(kernel_size=7), "auto"),
+            ("SCA without convs, XLA attend", lambda: XlaNoConvSCA(kernel_size=7), "auto")]
     rows = {name: [] for name, _, _ in ways}
     diffs = []
     for size, channels in STAGES:
@@ -62,7 +73,7 @@ def main():
             with conv_formulation(how):
                 layer = make()
                 layer(x)
-                if name.startswith("SCA"):
+                if name.startswith("SCA") and "without" not in name:
                     if reference is None:
                         reference = layer
                     else:

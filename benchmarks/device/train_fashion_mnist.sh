@@ -9,14 +9,8 @@
 # Then, here: python benchmarks/package_weights.py <run folder with best.keras + metrics.json> <file name>.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ -d .whl ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-export KERAS_BACKEND=${KERAS_BACKEND:-jax} XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+source benchmarks/device/env.sh
 export KERAS_SCSE_FASHION_MNIST=${KERAS_SCSE_FASHION_MNIST:-$PWD/.data/fashion-mnist}
-OUT=${OUT:-runs/device_out}
-mkdir -p "$OUT"
 EPOCHS=${EPOCHS:-40} SEEDS=${SEEDS:-"0 1"} BATCH=${BATCH:-256} MODEL=${MODEL:-SCSENet44}
 python3 -c "import jax; print('devices:', jax.devices())" | tee "$OUT/devices.txt"
 for seed in $SEEDS; do

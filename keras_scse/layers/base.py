@@ -4,6 +4,7 @@ import contextlib
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -83,7 +84,7 @@ def channel_gate_conv1d(kernel_size, name):
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
 
 
-FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted")
+FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted", "banded")
 # Process-wide on purpose, not a contextvars.ContextVar: tf.distribute's MirroredStrategy traces each replica in
 # a thread of its own, which would not see a context variable set around model.fit (measured: half the layers
 # then took "auto"). Set it with ``conv_formulation``, never directly.
@@ -98,7 +99,9 @@ def conv_formulation(name):
     "plain": the Keras conv layers themselves (for graph converters: tf2onnx cannot convert a depthwise conv
     whose channel count depends on the batch); "batch_as_channels": one depthwise conv over the batch's maps
     (fastest under TensorFlow on CPU); "shifted": k x k shifted slices of one small matmul, summed (element-wise
-    ops that XLA fuses into one kernel, forward and backward); "auto": per backend and kernel, see
+    ops that XLA fuses into one kernel, forward and backward); "banded": one matmul with a banded matrix along the
+    height and kw shifted slices along the width (k x k kernels as matmuls, for compilers and GPUs that run
+    matmuls well and tiny convolutions badly); "auto": per backend and kernel, see
     ``formulation``. Read when a layer is called (traced), so a compiled function keeps its choice.
     """
     if name not in FORMULATIONS:
@@ -162,7 +165,27 @@ def batch_as_channels_conv(x, kernel):
     return ops.expand_dims(ops.transpose(y, (2, 0, 1)), -1)
 
 
-ONE_OUTPUT_CONVS = {"batch_as_channels": batch_as_channels_conv, "shifted": shifted_sum_conv}
+def banded_conv(x, kernel):
+    """'same' k x k conv (stride 1) of x (B, H, W, c_in) with a one-output (kh, kw, c_in, 1) kernel, as one matmul
+    and kw shifted slices: along the height the conv is a banded (H x H) matrix per width tap j,
+    ``band[j, o, g] = kernel[g - o + top, j]``, so ``u[..., j] = band[j] @ x`` (B, H, W, kw), and the width taps
+    are summed as shifted slices of u. Needs a static height (the band is built at trace time); else "shifted"."""
+    kh, kw, c_in, _ = kernel.shape
+    height = x.shape[1]
+    if height is None:
+        return shifted_sum_conv(x, kernel)
+    top, left = (kh - 1) // 2, (kw - 1) // 2  # TensorFlow's 'same', as in shifted_sum_conv
+    offsets = np.arange(height)[None, :] - np.arange(height)[:, None] + top  # (out row, in row) -> kernel row
+    taps = np.stack([offsets == i for i in range(kh)]).astype(np.float32)  # (kh, H, H): which tap links rows
+    band = ops.einsum("ijm,iog->jogm", kernel[..., 0], ops.cast(taps, x.dtype))  # (kw, H, H, c_in)
+    u = ops.einsum("bgwm,jogm->bowj", x, band)  # (B, H, W, kw)
+    w = ops.shape(x)[2]
+    u = ops.pad(u, [[0, 0], [0, 0], [left, kw - 1 - left], [0, 0]])
+    y = sum(u[:, :, j:j + w, j] for j in range(kw))
+    return ops.expand_dims(y, -1)
+
+
+ONE_OUTPUT_CONVS = {"batch_as_channels": batch_as_channels_conv, "shifted": shifted_sum_conv, "banded": banded_conv}
 
 
 def apply_conv(conv, x):

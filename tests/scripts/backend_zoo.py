@@ -33,7 +33,10 @@ LAYER_CASES = [(name, {}) for name in attention_layers.names()] + [
 
 
 def layer_outputs():
-    """Each attention layer on a fixed (2, 9, 11, 16) input, weights set to a fixed pseudo-random pattern."""
+    """Each attention layer on a fixed (2, 9, 11, 16) input, weights set to a fixed pseudo-random pattern, with
+    its one-output convs computed each way (key: "name{options}|formulation")."""
+    from keras_scse.layers.base import FORMULATIONS, conv_formulation
+
     x = np.random.default_rng(0).normal(size=(2, 9, 11, 16)).astype("float32")
     out = {}
     for name, kwargs in LAYER_CASES:
@@ -41,7 +44,10 @@ def layer_outputs():
         layer.build(x.shape)
         for i, w in enumerate(layer.weights):
             w.assign(np.sin(np.arange(np.prod(w.shape)) + i).reshape(w.shape).astype("float32") * 0.5 + 0.6)
-        out[f"{name}{json.dumps(kwargs, sort_keys=True)}"] = keras.ops.convert_to_numpy(layer(x)).tolist()
+        for how in FORMULATIONS:
+            with conv_formulation(how):
+                output = keras.ops.convert_to_numpy(layer(x)).tolist()
+            out[f"{name}{json.dumps(kwargs, sort_keys=True)}|{how}"] = output
     return out
 
 

@@ -119,6 +119,19 @@ def test_fast_convs_are_the_conv_layers_they_replace(k, c_in, how):
             pass
 
 
+@pytest.mark.parametrize("backend, strip, square", [("tensorflow", "batch_as_channels", "batch_as_channels"),
+                                                    ("jax", "shifted", "banded"), ("torch", "shifted", "plain")])
+def test_auto_formulation_per_backend(backend, strip, square, monkeypatch):
+    """"auto" = the measured choice per backend and kernel shape (base.formulation); a set one wins."""
+    from keras_scse.layers.base import conv_formulation, formulation
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    assert formulation((1, 7)) == formulation((5, 1)) == strip
+    assert formulation((7, 7)) == formulation((3, 3)) == square
+    with conv_formulation("plain"):
+        assert formulation((1, 7)) == formulation((7, 7)) == "plain"
+
+
 @pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),
                                           ("cbam", {}), ("scse_concurrent", {}), ("eca", {})])
 def test_layers_equal_their_definition_with_keras_conv_layers(name, kwargs, monkeypatch):

@@ -121,18 +121,23 @@ def plain_convs():
 def formulation(kernel_size):
     """The formulation for a one-output conv with this (kh, kw) kernel size under the active setting.
 
-    "auto", from benchmarks/results/speed/formulations.md (SqueezeNext44 training steps on the 2-core CPU):
-    TensorFlow: "batch_as_channels" everywhere (the committed CPU numbers). JAX / PyTorch: "shifted" for 1D
-    kernels (SC-SE's strip convs and channel conv1d, ECA: +9% over no attention on JAX vs +20% batch-as-channels,
-    +21% plain), "plain" for k x k (SCA, CBAM: the 49 shifted slices' backward is slow, +5936%; plain +163%,
-    batch-as-channels +521%). Not yet measured on a GPU.
+    "auto", from benchmarks/results/speed/formulations.md (SqueezeNext44 training steps on the 2-core CPU, run of
+    2026-12-02): TensorFlow: "batch_as_channels" everywhere (the committed CPU numbers; "plain" was as fast or
+    faster for k x k in SqueezeNext44 in two runs, equal on ResNet-50's maps, not switched without re-running the
+    speed tables). JAX: "shifted" for 1D kernels (SC-SE's strip convs and channel conv1d, ECA: +13% over no
+    attention vs +23% batch-as-channels, +26% plain; banded +12%), "banded" for k x k (SCA: +77% vs plain +145%,
+    batch-as-channels +526%, shifted +6097%; CBAM: +18% vs plain +23%). PyTorch: "shifted" for 1D, "plain" for
+    k x k (JAX's earlier rule; not measured on PyTorch). Not yet measured on a GPU.
     """
     chosen = _active["formulation"]
     if chosen != "auto":
         return chosen
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         return "batch_as_channels"
-    return "plain" if min(kernel_size) > 1 else "shifted"
+    if min(kernel_size) == 1:
+        return "shifted"
+    return "banded" if backend == "jax" else "plain"
 
 
 def shifted_sum_conv(x, kernel):

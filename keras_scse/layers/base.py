@@ -174,7 +174,8 @@ def banded_conv(x, kernel):
     """'same' k x k conv (stride 1) of x (B, H, W, c_in) with a one-output (kh, kw, c_in, 1) kernel, as one matmul
     and kw shifted slices: along the height the conv is a banded (H x H) matrix per width tap j,
     ``band[j, o, g] = kernel[g - o + top, j]``, so ``u[..., j] = band[j] @ x`` (B, H, W, kw), and the width taps
-    are summed as shifted slices of u. Needs a static height (the band is built at trace time); else "shifted"."""
+    are summed as shifted slices of u. It does H / kh times the conv's multiply-adds (cheap on small maps, the
+    attention layers' pooled planes). Needs a static height (the band is built at trace time); else "shifted"."""
     kh, kw, c_in, _ = kernel.shape
     height = x.shape[1]
     if height is None:

@@ -9,8 +9,7 @@ and SCAResNet50 at 224x224x3, batch 64 (none, SCA k=7); synthetic data, 10 class
 SC-SE's default, CBAM and SCA. Compiling dominates (about a minute for a SqueezeNext44 training step), so every
 row is first compiled in parallel processes into JAX's persistent compilation cache, then all are timed one
 after another in this process (the accelerator to itself), reading the executables from the cache.
-QUICK=1: a tiny version of the same run, to try the
-script on a CPU.
+QUICK=1: a tiny version of the same run, to try the script on a CPU.
 """
 
 import csv
@@ -68,24 +67,26 @@ def compile_in_child(spec, env):
     return None if done.returncode == 0 else done.stderr[-1500:]
 
 
+def network(row):
+    return row["model"], row["input_size"], row["batch_size"]
+
+
 def write_tables(out, table):
-    floors = {}
+    """Both files anew from the rows so far; overhead = step time over the same network's row without attention."""
+    floors = {network(row): row for row in table if row["attention"] == "none"}
     for row in table:
-        if row.get("attention") == "none":
-            floors[row["model"]] = row
+        floor = floors.get(network(row))
+        for mode in ("train", "infer") if floor else ():
+            row[f"{mode}_overhead_pct"] = round(100 * (floor[f"{mode}_img_s"] / row[f"{mode}_img_s"] - 1), 1)
     with open(os.path.join(out, "attention_overhead_gpu.csv"), "w", newline="") as f:
         fields = ["model", "attention", "options", "formulation", "input_size", "batch_size", "params", "macs",
                   "train_img_s", "infer_img_s", "train_overhead_pct", "infer_overhead_pct", "keras_backend", "xla"]
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
-        for row in table:
-            floor = floors.get(row["model"])
-            if floor:
-                row["train_overhead_pct"] = round(100 * (floor["train_img_s"] / row["train_img_s"] - 1), 1)
-                row["infer_overhead_pct"] = round(100 * (floor["infer_img_s"] / row["infer_img_s"] - 1), 1)
-            writer.writerow(row)
-    lines = [f"Command: `bash benchmarks/device/attention_overhead.sh` ({table[0]['device']}; Keras on JAX, jit_compile=True, "
-             "float32, synthetic data; overhead = step time over the same network's without attention, same run).",
+        writer.writerows(table)
+    lines = [f"Command: `bash benchmarks/device/attention_overhead.sh` ({table[0]['device']}; Keras on JAX, "
+             "jit_compile=True, float32, synthetic data; overhead = step time over the same network's without "
+             "attention, same run).",
              "", "| network | attention | options | formulation | batch | train img/s | infer img/s | train "
              "overhead | infer overhead |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
     for row in table:

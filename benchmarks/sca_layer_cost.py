@@ -73,7 +73,7 @@ def main():
             with conv_formulation(how):
                 layer = make()
                 layer(x)
-                if name.startswith("SCA") and "without" not in name:
+                if isinstance(layer, SpatialChannelAttention) and not isinstance(layer, NoConvSCA):
                     if reference is None:
                         reference = layer
                     else:

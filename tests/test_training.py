@@ -544,5 +544,5 @@ def test_train_and_resume_on_jax_without_tensorflow(tmp_path):
     assert "resuming after epoch 1" in done.stdout
     assert [int(row["epoch"]) for row in read_history(run_dir)] == [0, 1]
     metrics = json.loads(open(os.path.join(run_dir, "metrics.json")).read())
-    assert metrics["num_examples"] == 10_000 and metrics["accuracy"] > 0.25  # 42% when this test was written; chance 10%
+    assert metrics["num_examples"] == 10_000 and metrics["accuracy"] > 0.25  # 42% when written; chance 10%
     assert not os.path.exists(os.path.join(run_dir, "tensorboard"))

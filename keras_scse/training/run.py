@@ -20,20 +20,8 @@ import keras
 from keras_scse.data.pipeline import tensorflow_installed
 from keras_scse.training import report
 from keras_scse.training.callbacks import PreciseBatchNorm, StopOnNonFinite
-from keras_scse.training.core import (
-    compile_model,
-    finished_epochs,
-    load_splits,
-    one_hot,
-    prepare_run_dir,
-)
-from keras_scse.training.strategy import (
-    barrier,
-    is_chief,
-    resolve_jit_compile,
-    select_strategy,
-    set_precision,
-)
+from keras_scse.training.core import compile_model, finished_epochs, load_splits, one_hot, prepare_run_dir
+from keras_scse.training.strategy import barrier, is_chief, resolve_jit_compile, select_strategy, set_precision
 
 
 def worker_run_dir(config):
@@ -129,7 +117,6 @@ def run_callbacks(run_dir, train_ds, steps, replicas, extra):
         *([keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))] if tensorflow_installed() else []),
         *extra,
     ]
-
 
 
 def evaluate_and_report(model, config, run_dir, test_ds, test_info, dataset_name, started):

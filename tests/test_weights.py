@@ -131,6 +131,24 @@ def test_packaged_scsenet44_reproduces_its_registered_accuracy():
     assert W.locate(entry).startswith(W.PACKAGE_DIR)
 
 
+def test_model_card_metrics_are_the_committed_runs():
+    """The card's figures are the committed 40-epoch runs' metrics.json (seed 0 is the shipped checkpoint)."""
+    import json
+
+    from keras_scse import applications
+
+    card = applications.model_card("SCSENet44/fashion_mnist")
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), card["results"])
+    runs = {name[4:]: json.load(open(os.path.join(folder, name, "metrics.json"))) for name in os.listdir(folder)
+            if name.startswith("seed") and os.path.exists(os.path.join(folder, name, "metrics.json"))}
+    assert card["accuracy"] == runs["0"]["accuracy"] and card["metrics"]["params"] == runs["0"]["params"]
+    assert card["metrics"]["best_val_accuracy"] == round(runs["0"]["best_val_accuracy"], 4)
+    assert card["metrics"]["test_accuracy_per_seed"] == {seed: run["accuracy"] for seed, run in runs.items()}
+    if len(runs) > 1:
+        mean = np.mean([run["accuracy"] for run in runs.values()])
+        assert card["metrics"]["mean_test_accuracy"] == round(mean, 4) and mean >= 0.92
+
+
 def test_checkpoint_attention_options_are_pinned(registered, monkeypatch):
     """A checkpoint trained with non-default SC-SE options loads with them; conflicting options are refused."""
     source_kwargs = {"spatial": "conv", "fusion": "add"}

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import committed_seed_runs
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
@@ -61,13 +62,6 @@ def committed(*parts):
     return json.load(open(os.path.join(os.path.dirname(README), "benchmarks", "results", *parts)))
 
 
-def committed_seeds():
-    """The seeds of the 40-epoch run whose results are committed (0, 1, ... with a metrics.json)."""
-    folder = os.path.join(os.path.dirname(README), "benchmarks", "results", "scsenet44_fashion_mnist_40ep")
-    return sorted(int(name[4:]) for name in os.listdir(folder)
-                  if name.startswith("seed") and os.path.exists(os.path.join(folder, name, "metrics.json")))
-
-
 def percent(value):
     return f"{100 * value:.2f}%"
 
@@ -77,8 +71,8 @@ def test_readme_figures_match_the_committed_results():
     text = open(README).read()
     rows = [[c.strip(" *") for c in line.strip("|").split("|")] for line in text.splitlines()
             if line.startswith("| SCSENet44 (32x32x1, 10 classes) |")]
-    seeds = committed_seeds()
-    runs = [committed("scsenet44_fashion_mnist_40ep", f"seed{seed}", "metrics.json") for seed in seeds]
+    by_seed = committed_seed_runs()
+    seeds, runs = list(by_seed), list(by_seed.values())
     assert len(rows) == len(runs) >= 1
     for seed, cells, run in zip(seeds, rows, runs):
         assert cells[1] == f"{run['params']:,}" and cells[2] == str(run["epochs"]) and cells[3] == str(seed)

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import FORTY_EPOCH_RUN, committed_seed_runs
 
 from keras_scse.applications import SqueezeNext
 from keras_scse.applications import weights as W
@@ -106,23 +107,18 @@ def test_local_files(tmp_path):
 
 def test_packaged_scsenet44_reproduces_its_registered_accuracy():
     """The shipped Fashion-MNIST checkpoint on the 10,000 test images, read straight from the raw idx files
-    (gzip + the idx header, not keras_scse.data), reaches the registered accuracy (needs dataset-fashion-mnist)."""
-    import gzip
-
+    (read_idx, not the keras_scse.data pipeline), reaches the registered accuracy (needs dataset-fashion-mnist)."""
     import keras
 
     from keras_scse import applications
+    from keras_scse.data.sources import fashion_mnist_dir, read_idx
 
-    folder = "/usr/share/datasets/fashion-mnist"
-    if not os.path.isdir(folder):
-        pytest.skip("needs Debian's dataset-fashion-mnist")
-
-    def idx(name, header_bytes):
-        with gzip.open(os.path.join(folder, name)) as f:
-            return np.frombuffer(f.read()[header_bytes:], np.uint8)
-
-    images = idx("t10k-images-idx3-ubyte.gz", 16).reshape(10000, 28, 28, 1).astype("float32") / 255.0
-    labels = idx("t10k-labels-idx1-ubyte.gz", 8)
+    try:
+        folder = fashion_mnist_dir()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    images = read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"))[..., None].astype("float32") / 255.0
+    labels = read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"))
     images = keras.ops.convert_to_numpy(keras.ops.image.resize(images, (32, 32)))  # bilinear, as trained
     entry = W.PRETRAINED[("SCSENet44", "fashion_mnist")]
     model = applications.SCSENet44(weights="fashion_mnist", classes=10)
@@ -133,17 +129,15 @@ def test_packaged_scsenet44_reproduces_its_registered_accuracy():
 
 def test_model_card_metrics_are_the_committed_runs():
     """The card's figures are the committed 40-epoch runs' metrics.json (seed 0 is the shipped checkpoint)."""
-    import json
-
     from keras_scse import applications
 
     card = applications.model_card("SCSENet44/fashion_mnist")
-    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), card["results"])
-    runs = {name[4:]: json.load(open(os.path.join(folder, name, "metrics.json"))) for name in os.listdir(folder)
-            if name.startswith("seed") and os.path.exists(os.path.join(folder, name, "metrics.json"))}
-    assert card["accuracy"] == runs["0"]["accuracy"] and card["metrics"]["params"] == runs["0"]["params"]
-    assert card["metrics"]["best_val_accuracy"] == round(runs["0"]["best_val_accuracy"], 4)
-    assert card["metrics"]["test_accuracy_per_seed"] == {seed: run["accuracy"] for seed, run in runs.items()}
+    assert os.path.samefile(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                         card["results"]), FORTY_EPOCH_RUN)
+    runs = committed_seed_runs()
+    assert card["accuracy"] == runs[0]["accuracy"] and card["metrics"]["params"] == runs[0]["params"]
+    assert card["metrics"]["best_val_accuracy"] == round(runs[0]["best_val_accuracy"], 4)
+    assert card["metrics"]["test_accuracy_per_seed"] == {str(seed): run["accuracy"] for seed, run in runs.items()}
     if len(runs) > 1:
         mean = np.mean([run["accuracy"] for run in runs.values()])
         assert card["metrics"]["mean_test_accuracy"] == round(mean, 4) and mean >= 0.92

@@ -64,7 +64,7 @@ PRETRAINED = {
                      "ankle boot"),
         recipe="sgd: SGD + Nesterov 0.9, lr 0.2 at batch 256 (1 warm-up epoch, cosine over 40 epochs), weight "
                "decay 5e-4, label smoothing 0.1, flip + padded crop; 54,000 train / 6,000 validation (seed 0), "
-               "best validation epoch; seed 0 of the two seeds trained (the one fixed before either finished)",
+               "best validation epoch; seed 0 of the two seeds trained (named when it alone had finished)",
         command="keras-scse train --model SCSENet44 --dataset fashion_mnist --image-size 32 --epochs 40 "
                 "--batch-size 256 --seed 0  (benchmarks/train_fashion_mnist_cpu.sh)",
         results="benchmarks/results/scsenet44_fashion_mnist_40ep",

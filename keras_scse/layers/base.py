@@ -122,10 +122,12 @@ def formulation(kernel_size):
     """The formulation for a one-output conv with this (kh, kw) kernel size under the active setting.
 
     "auto", from benchmarks/results/speed/formulations.md (SqueezeNext44 training steps on the 2-core CPU, run of
-    2026-12-02): TensorFlow: "batch_as_channels" everywhere (the committed CPU numbers; "plain" was as fast or
-    faster for k x k in SqueezeNext44 in two runs, equal on ResNet-50's maps, not switched without re-running the
-    speed tables). JAX: "shifted" for 1D kernels (SC-SE's strip convs and channel conv1d, ECA: +13% over no
-    attention vs +23% batch-as-channels, +26% plain; banded +12%), "banded" for k x k (SCA: +77% vs plain +145%,
+    2026-12-02; formulations_1d.md for the 1D / 1x1 layers): TensorFlow: "batch_as_channels" everywhere (the
+    committed CPU numbers; "plain" was as fast or faster for k x k in SqueezeNext44 in two runs, equal on
+    ResNet-50's maps; for 1D kernels the four ways tie in training and "shifted" infers fastest; neither
+    switched without re-running the speed tables). JAX: "shifted" for 1D kernels (SC-SE's strip convs and
+    channel conv1d, ECA: +13% over no attention vs +23% batch-as-channels, +26% plain, banded +12%; the
+    afternoon run again cheapest or tied), "banded" for k x k (SCA: +77% vs plain +145%,
     batch-as-channels +526%, shifted +6097%; CBAM: +18% vs plain +23%). PyTorch: "shifted" for 1D, "plain" for
     k x k (JAX's earlier rule; not measured on PyTorch). Not yet measured on a GPU.
     """

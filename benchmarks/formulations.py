@@ -11,8 +11,8 @@ the four formulations; scSE, whose only one-output conv is 1x1 (a matmul in ever
 "plain" and "matmul"; SC-SE's other fusions with each backend's "auto". Overhead = step time over the floor's.
 All rows of a backend are traced first, then timed round-robin (see ``measure_rows``): measured one after
 another, the same floor took 275 to 439 ms a training step in three runs of one afternoon on this machine.
-So every model of a backend stays in memory: about 1 GB each under TensorFlow (20 rows filled this machine's
-24 GB), so measure the layers in groups (``--layers``) here. Batch 128, 32x32x3, 10 classes.
+Round-robin keeps every model of a backend in memory, about 1 GB each under TensorFlow (20 rows filled this
+machine's 24 GB): measure the layers in groups (``--layers``) here. Batch 128, 32x32x3, 10 classes.
 """
 
 import argparse

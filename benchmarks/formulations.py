@@ -44,14 +44,11 @@ def measure_rows(xla, layers):
     ``layers``. Every model is built and traced first, then all are timed in ``ROUNDS`` round-robin passes and
     each row reports its median pass, so that slow drifts of this shared machine fall on every row alike."""
     import keras
-    import numpy as np
 
-    from keras_scse.bench.speed import BenchConfig, build_model, timed_steps
+    from keras_scse.bench.speed import BenchConfig, build_model, compile_for_timing, random_batch, timed_steps
     from keras_scse.layers.base import conv_formulation
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, 32, 32, 3), dtype=np.float32)
-    y = rng.integers(0, 10, size=(BATCH,))
+    x, y = random_batch(BenchConfig(batch_size=BATCH))  # 32x32x3, 10 classes, seed 0
     runs = []
     for label, attention, attention_kwargs, ways in ROWS:
         if attention is not None and attention not in layers:
@@ -59,8 +56,7 @@ def measure_rows(xla, layers):
         for how in ways:
             model_kwargs = {"attention": attention, "attention_kwargs": attention_kwargs} if attention else {}
             model = build_model(BenchConfig(model="SqueezeNext44", batch_size=BATCH, model_kwargs=model_kwargs))
-            model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                          loss="sparse_categorical_crossentropy", jit_compile=xla)
+            compile_for_timing(model, xla)
             steps = {"train": lambda m=model: m.train_on_batch(x, y), "infer": lambda m=model: m.predict_on_batch(x)}
             with conv_formulation({"-": "auto", "matmul": "shifted"}.get(how, how)):
                 for step in steps.values():  # traced here, so each keeps this formulation

@@ -106,12 +106,24 @@ def build_model(config):
     return applications.get_model(config.model, input_shape=shape, classes=config.classes, **config.model_kwargs)
 
 
-def keras_timings(model, config, x, y):
+def random_batch(config):
+    """Synthetic (images, labels) of ``config``'s batch, input and class count, from its seed."""
+    rng = np.random.default_rng(config.seed)
+    x = rng.standard_normal((config.batch_size, config.input_size, config.input_size, config.channels),
+                            dtype=np.float32)
+    return x, rng.integers(0, config.classes, size=(config.batch_size,))
+
+
+def compile_for_timing(model, xla):
     import keras
 
     # Plain SGD + momentum: the optimiser of the package's "sgd" recipe (its cost is small next to the backward).
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                  loss="sparse_categorical_crossentropy", jit_compile=bool(config.xla))
+                  loss="sparse_categorical_crossentropy", jit_compile=bool(xla))
+
+
+def keras_timings(model, config, x, y):
+    compile_for_timing(model, config.xla)
     timings = {}
     if config.train:
         timings["train"] = timed_steps(lambda: model.train_on_batch(x, y), config.steps, config.repeats,
@@ -147,10 +159,7 @@ def measure(config, model=None):
     if tuple(model.input_shape) != expected:
         raise ValueError(f"The model's input shape {model.input_shape} does not match the config's {expected}: "
                          "set input_size and channels to the model's.")
-    rng = np.random.default_rng(config.seed)
-    x = rng.standard_normal((config.batch_size, config.input_size, config.input_size, config.channels),
-                            dtype=np.float32)
-    y = rng.integers(0, config.classes, size=(config.batch_size,))
+    x, y = random_batch(config)
     params, flops = count_params(model), count_flops(model)
     if config.backend == "keras":
         timings = keras_timings(model, config, x, y)

@@ -19,16 +19,22 @@ STEMS = ("imagenet", "cifar")
 STEM_STRIDE = {"imagenet": 4, "cifar": 1}
 
 
-def conv_bn_relu(x, filters, kernel_size, strides, name):
+def conv_bn_relu(x, filters, kernel_size, strides, name, zero_gamma=False, relu=True):
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", name=f"{name}_conv")(x)
     # PyTorch's BN defaults (the osmr port): eps 1e-5, momentum 0.1 == Keras momentum 0.9. Keras' 0.99 lets
     # the inference statistics lag far behind in short runs.
-    x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=f"{name}_bn")(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
+    gamma = "zeros" if zero_gamma else "ones"
+    x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, gamma_initializer=gamma, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name):
-    """1x1 reduce (stride) -> 1x1 reduce/2 -> 1x3 -> 3x1 -> 1x1 expand (-> attention) + shortcut -> ReLU."""
+def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zero_init_last=False):
+    """1x1 reduce (stride) -> 1x1 reduce/2 -> 1x3 -> 3x1 -> 1x1 expand (-> attention) + shortcut -> ReLU.
+
+    ``zero_init_last``: the expand conv's BN starts with gamma = 0 and has no ReLU of its own, so every unit
+    starts as its shortcut (Goyal et al. 2017; timm's ``zero_init_last``). The ReLU goes because a ReLU right
+    after a zero-gamma BN passes no gradient: the branch would stay zero for ever.
+    """
     in_channels = x.shape[-1]
     if strides == 2:
         reduction, project = 1, True
@@ -42,14 +48,14 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name):
     y = conv_bn_relu(y, in_channels // (2 * reduction), 1, 1, f"{name}_2")
     y = conv_bn_relu(y, mid, (1, 3), 1, f"{name}_3")
     y = conv_bn_relu(y, mid, (3, 1), 1, f"{name}_4")
-    y = conv_bn_relu(y, filters, 1, 1, f"{name}_5")
+    y = conv_bn_relu(y, filters, 1, 1, f"{name}_5", zero_gamma=zero_init_last, relu=not zero_init_last)
     y = common.attend(y, attention, attention_kwargs, name)
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
 
 def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kwargs=None, name="squeezenext",
-                default_size=224, min_size=28, variant=None, **kwargs):
+                default_size=224, min_size=28, variant=None, zero_init_last=False, **kwargs):
     """Generic SqueezeNext builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
     Args:
@@ -60,6 +66,10 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             in every unit after the last 1x1 conv's BN+ReLU, before the residual add.
         attention_kwargs: keyword arguments for the attention layer.
         variant: registry name used to look up named pretrained weights (default: ``name``).
+        zero_init_last: start every unit as its shortcut (``squeezenext_unit``). Off by default: the original
+            block ends in BN + ReLU, and the shipped weights were trained that way. Without it, a deep plain
+            SqueezeNext's activations double from unit to unit at initialisation, and its inference-mode
+            outputs overflow after one SGD step (the BN statistics lag far behind); see docs on the study.
         **kwargs: keras.applications' arguments (``common.ApplicationArgs``: include_top, weights, input_tensor,
             input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
             px, any channel count.
@@ -86,10 +96,11 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
         for unit in range(1, units + 1):
             strides = 2 if unit == 1 and stage > 1 else 1
             x = squeezenext_unit(x, int(channels * width), strides, attention, attention_kwargs,
-                                 f"stage{stage}_unit{unit}")
+                                 f"stage{stage}_unit{unit}", zero_init_last)
     x = conv_bn_relu(x, int(FINAL_CHANNELS * width), 1, 1, "final")
     twin = functools.partial(SqueezeNext, blocks, width, stem, attention, attention_kwargs,
-                             classifier_activation=args.classifier_activation, default_size=default_size)
+                             classifier_activation=args.classifier_activation, default_size=default_size,
+                             zero_init_last=zero_init_last)
     return common.finish(img_input, x, args, name, entry, twin)
 
 

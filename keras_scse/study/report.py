@@ -1,0 +1,85 @@
+"""A study's summary: per variant, test accuracy mean +- std over seeds with the per-seed values, parameters,
+MACs and (when measured) the training / inference overhead; written as Markdown next to the results CSV, with an
+accuracy-versus-cost plot."""
+
+import csv
+import os
+import statistics
+
+from keras_scse.study.runner import read_rows
+
+
+def summarise(study):
+    """One dict per variant that has results, in the spec's order."""
+    rows = read_rows(study.results)
+    overhead = read_overhead(os.path.join(os.path.dirname(study.results), "overhead.csv"))
+    summary = []
+    for variant in study.variants:
+        mine = sorted((r for r in rows if r["variant"] == variant.name), key=lambda r: int(r["seed"]))
+        if not mine:
+            continue
+        accuracies = [float(r["test_accuracy"]) for r in mine]
+        summary.append({
+            "variant": variant.name, "seeds": [int(r["seed"]) for r in mine], "accuracies": accuracies,
+            "mean": statistics.mean(accuracies), "std": statistics.stdev(accuracies) if len(mine) > 1 else None,
+            "params": int(mine[0]["params"]), "macs": int(mine[0]["macs"]), **overhead.get(variant.name, {}),
+        })
+    return summary
+
+
+def read_overhead(path):
+    """{variant: {"train_overhead": .., "infer_overhead": ..}} from a round-robin timing CSV, if there is one."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as f:
+        return {row["variant"]: {"train_overhead": float(row["train_overhead"]),
+                                 "infer_overhead": float(row["infer_overhead"])} for row in csv.DictReader(f)}
+
+
+def markdown(summary):
+    def pct(value):
+        return "" if value is None else f"{value:.2%}"
+
+    lines = [f"| variant | test accuracy (mean +- std) | per seed | params | MACs | train overhead | infer overhead |",
+             "|---|---:|---|---:|---:|---:|---:|"]
+    for row in summary:
+        spread = f" +- {row['std']:.2%}" if row["std"] is not None else ""
+        seeds = ", ".join(f"{seed}: {acc:.2%}" for seed, acc in zip(row["seeds"], row["accuracies"]))
+        lines.append(f"| {row['variant']} | {row['mean']:.2%}{spread} | {seeds} | {row['params']:,} | "
+                     f"{row['macs']:,} | {pct(row.get('train_overhead'))} | {pct(row.get('infer_overhead'))} |")
+    return "\n".join(lines)
+
+
+def plot(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    timed = all("train_overhead" in row for row in summary)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for row in summary:
+        x = 100 * row["train_overhead"] if timed else row["macs"] / 1e6
+        y, err = 100 * row["mean"], 100 * (row["std"] or 0)
+        ax.errorbar(x, y, yerr=err, fmt="o", capsize=3)
+        ax.annotate(row["variant"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("training-step overhead over no attention (%)" if timed else "multiply-adds (M)")
+    ax.set_ylabel("test accuracy (%), mean +- std over seeds")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(study):
+    """Write results.md and results.png beside the CSV; return the Markdown table."""
+    summary = summarise(study)
+    if not summary:
+        return f"no finished runs in {study.results} yet"
+    folder = os.path.dirname(study.results)
+    table = markdown(summary)
+    with open(os.path.join(folder, "results.md"), "w") as f:
+        f.write(f"# {study.name}\n\n{study.description}\n\nMade by `keras-scse study report` from results.csv.\n\n"
+                f"{table}\n")
+    plot(summary, os.path.join(folder, "results.png"))
+    return table

@@ -1,0 +1,213 @@
+"""Run a study's trainings one after another and keep its results CSV.
+
+Run folders live outside the work tree, so that they outlast a checkout: ``$KERAS_SCSE_RUNS`` (default
+``~/.cache/keras_scse/runs``), then ``<study name>/<variant slug>-seed<N>``. A run killed at any point continues
+from its last finished epoch the next time ``run`` reaches it; a finished run (metrics.json) adds its row to the
+CSV once. Each run folder holds a lock while a process trains it, so two processes can share one study.
+"""
+
+import csv
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import keras
+
+from keras_scse.training.core import finished_epochs
+
+FIELDS = ["variant", "seed", "test_accuracy", "best_val_accuracy", "epochs", "params", "macs", "train_s",
+          "backend", "device", "commit", "command"]
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def runs_root():
+    return os.path.expanduser(os.environ.get("KERAS_SCSE_RUNS") or "~/.cache/keras_scse/runs")
+
+
+def run_dir(study, variant, seed):
+    return os.path.join(runs_root(), study.name, f"{variant.slug}-seed{seed}")
+
+
+def read_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def epoch_seconds(folder):
+    """{epoch: seconds} from the run's clock (the last time of an epoch repeated after a kill)."""
+    path = os.path.join(folder, "epoch_times.csv")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {int(epoch): float(seconds) for epoch, seconds in csv.reader(f)}
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Appends ``epoch,seconds`` to epoch_times.csv after every epoch: what the status estimate is made of."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.path = os.path.join(folder, "epoch_times.csv")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        with open(self.path, "a") as f:
+            f.write(f"{epoch},{time.time() - self.started:.1f}\n")
+
+
+def code_commit():
+    """HEAD of the checkout the package runs from, '+dirty' when keras_scse/ has uncommitted changes."""
+    try:
+        git = ["git", "-C", os.path.dirname(PACKAGE)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", PACKAGE], capture_output=True, text=True)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def device_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "CPU"
+    return f"{model} x{os.cpu_count()}"
+
+
+def command_for(spec_path, variant, seed):
+    return f"keras-scse study run {os.path.relpath(spec_path)} --variant {variant.slug} --seed {seed}"
+
+
+def state(study, variant, seed, rows):
+    """'done' (row in the CSV), 'finished' (metrics.json, no row yet), 'running', 'partial' or 'todo'."""
+    folder = run_dir(study, variant, seed)
+    if any(row["variant"] == variant.name and int(row["seed"]) == seed for row in rows):
+        return "done"
+    if os.path.exists(os.path.join(folder, "metrics.json")):
+        return "finished"
+    if lock_holder(folder):
+        return "running"
+    return "partial" if finished_epochs(os.path.join(folder, "backup")) else "todo"
+
+
+def lock_holder(folder):
+    """The pid training this folder now, or None (a lock left by a killed process does not count)."""
+    try:
+        with open(os.path.join(folder, "study.lock")) as f:
+            pid = int(f.read().strip() or 0)
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def status(study):
+    """What is done, what is left and how long it will take, as text."""
+    rows = read_rows(study.results)
+    per_variant, every = {}, []
+    for variant, seed in study.runs():
+        seconds = list(epoch_seconds(run_dir(study, variant, seed)).values())
+        per_variant.setdefault(variant.name, []).extend(seconds)
+        every.extend(seconds)
+    lines, left_s, unknown = [f"study {study.name}: {study.model}, {study.recipe.get('epochs')} epochs, runs in "
+                              f"{os.path.join(runs_root(), study.name)}"], 0.0, 0
+    counts = {}
+    for variant, seed in study.runs():
+        now = state(study, variant, seed, rows)
+        counts[now] = counts.get(now, 0) + 1
+        detail = ""
+        if now == "done":
+            row = next(r for r in rows if r["variant"] == variant.name and int(r["seed"]) == seed)
+            detail = f"test accuracy {float(row['test_accuracy']):.2%}"
+        else:
+            done = finished_epochs(os.path.join(run_dir(study, variant, seed), "backup")) or 0
+            left = 0 if now == "finished" else study.recipe["epochs"] - done
+            typical = per_variant[variant.name] or every
+            if left and typical:
+                left_s += left * statistics.median(typical)
+            unknown += bool(left and not typical)
+            detail = f"{done}/{study.recipe['epochs']} epochs"
+        lines.append(f"  {variant.name:<24} seed {seed}  {now:<8}  {detail}")
+    eta = f"about {left_s / 3600:.1f} h of training left on this machine" if left_s else "nothing timed yet"
+    if unknown and left_s:
+        eta += f" (+ {unknown} run(s) not yet timed)"
+    lines.append("  " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + f"; {eta}")
+    return "\n".join(lines)
+
+
+def record(study, spec_path, variant, seed):
+    """Append a finished run's row to the study CSV (once)."""
+    from keras_scse import bench
+
+    folder = run_dir(study, variant, seed)
+    with open(os.path.join(folder, "metrics.json")) as f:
+        metrics = json.load(f)
+    origin = read_json(os.path.join(folder, "study_run.json"))
+    model = keras.saving.load_model(os.path.join(folder, "last.keras"), compile=False)
+    times = epoch_seconds(folder)
+    row = {
+        "variant": variant.name, "seed": seed, "test_accuracy": round(metrics["accuracy"], 4),
+        "best_val_accuracy": round(metrics["best_val_accuracy"], 4), "epochs": metrics["epochs"],
+        "params": metrics["params"], "macs": bench.count_flops(model)["macs"],
+        "train_s": round(sum(times.values()) if len(times) >= metrics["epochs"] else metrics["wall_time_s"]),
+        "backend": origin.get("backend", keras.backend.backend()), "device": origin.get("device", device_name()),
+        "commit": origin.get("commit", code_commit()), "command": origin.get("command", "")
+        or command_for(spec_path, variant, seed),
+    }
+    new = not os.path.exists(study.results)
+    os.makedirs(os.path.dirname(study.results), exist_ok=True)
+    with open(study.results, "a", newline="") as f:
+        writer = csv.DictWriter(f, FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    return row
+
+
+def read_json(path):
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def run(study, spec_path, variants=None, seeds=None, max_runs=None, verbose=2):
+    """Train the study's runs that are not done, in order (filtered by ``variants`` / ``seeds``), at most
+    ``max_runs``; record each finished one. Returns the rows recorded."""
+    from keras_scse.training import train
+
+    chosen = {study.variant(name).name for name in variants} if variants else None
+    recorded = []
+    for variant, seed in study.runs():
+        if (chosen and variant.name not in chosen) or (seeds and seed not in seeds):
+            continue
+        if max_runs is not None and len(recorded) >= max_runs:
+            break
+        now = state(study, variant, seed, read_rows(study.results))
+        if now in ("done", "running"):
+            continue
+        folder = run_dir(study, variant, seed)
+        if now != "finished":
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.exists(os.path.join(folder, "study_run.json")):
+                with open(os.path.join(folder, "study_run.json"), "w") as f:
+                    json.dump({"commit": code_commit(), "command": command_for(spec_path, variant, seed),
+                               "backend": keras.backend.backend(), "device": device_name()}, f, indent=1)
+            with open(os.path.join(folder, "study.lock"), "w") as f:
+                f.write(str(os.getpid()))
+            try:
+                print(f"[keras-scse] study {study.name}: {variant.name}, seed {seed} -> {folder}", flush=True)
+                train(study.config(variant, seed, folder), verbose=verbose, callbacks=[EpochClock(folder)])
+            finally:
+                os.remove(os.path.join(folder, "study.lock"))
+        recorded.append(record(study, spec_path, variant, seed))
+        print(f"[keras-scse] recorded {variant.name} seed {seed}: test accuracy "
+              f"{recorded[-1]['test_accuracy']:.2%} -> {study.results}", flush=True)
+    return recorded

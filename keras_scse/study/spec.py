@@ -1,0 +1,75 @@
+"""A study declared as data: a JSON file, read into ``Study``."""
+
+import dataclasses
+import json
+import os
+import re
+
+from keras_scse.training.core import TrainConfig
+
+# TrainConfig fields a study may not set: each run gets its own folder and seed, and its model is the variant's.
+PER_RUN = {"run_dir", "seed", "model", "model_kwargs"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    model_kwargs: dict
+
+    @property
+    def slug(self):
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """``name`` also names the run folders' parent; ``results`` is the CSV path (relative to the spec file);
+    ``recipe`` holds TrainConfig fields shared by every run (dataset, epochs, batch_size, ...)."""
+
+    name: str
+    model: str
+    variants: tuple
+    seeds: tuple
+    recipe: dict
+    results: str
+    description: str = ""
+
+    def runs(self):
+        """(variant, seed) in the order they run: every variant's first seed before any second seed."""
+        return [(variant, seed) for seed in self.seeds for variant in self.variants]
+
+    def variant(self, name):
+        for variant in self.variants:
+            if name in (variant.name, variant.slug):
+                return variant
+        raise ValueError(f"Unknown variant {name!r} in study {self.name!r}; its variants are "
+                         f"{[v.name for v in self.variants]}.")
+
+    def config(self, variant, seed, run_dir):
+        return TrainConfig(**self.recipe, model=self.model, model_kwargs=dict(variant.model_kwargs), seed=seed,
+                           run_dir=run_dir)
+
+
+def load(path):
+    """Read a study spec (JSON). Errors name the file and the field."""
+    with open(path) as f:
+        try:
+            raw = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    required = ("name", "model", "variants", "seeds", "recipe", "results")
+    missing = [key for key in required if key not in raw]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}; a study spec needs {list(required)}.")
+    bad = sorted(set(raw["recipe"]) - (fields - PER_RUN))
+    if bad:
+        raise ValueError(f"{path}: recipe keys {bad} are not TrainConfig fields a study may set; use some of "
+                         f"{sorted(fields - PER_RUN)}.")
+    variants = tuple(Variant(v["name"], dict(v.get("model_kwargs", {}))) for v in raw["variants"])
+    slugs = [v.slug for v in variants]
+    if len(set(slugs)) != len(slugs):
+        raise ValueError(f"{path}: two variants share a folder name: {slugs}.")
+    results = os.path.join(os.path.dirname(os.path.abspath(path)), raw["results"])
+    return Study(raw["name"], raw["model"], variants, tuple(int(s) for s in raw["seeds"]), dict(raw["recipe"]),
+                 results, raw.get("description", ""))

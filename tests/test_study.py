@@ -1,0 +1,114 @@
+"""Studies: the spec, the resumable runner, its CSV and report; and the fair-baseline option they measure."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_scse import applications, study
+
+TINY = {"name": "tiny", "model": "SqueezeNext23", "results": "out/results.csv", "seeds": [3],
+        "recipe": {"dataset": "fashion_mnist", "image_size": 32, "epochs": 1, "batch_size": 64, "limit": 256},
+        "variants": [{"name": "plain", "model_kwargs": {"blocks": [1, 1, 1, 1]}},
+                     {"name": "se zero-init", "model_kwargs": {"blocks": [1, 1, 1, 1], "attention": "se",
+                                                               "zero_init_last": True}}]}
+
+
+def write_spec(tmp_path, **changes):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({**TINY, **changes}))
+    return str(path)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"recipe": {"epochs": 1, "seed": 2}}, r"recipe keys \['seed'\]"),
+    ({"recipe": {"epoch": 1}}, r"recipe keys \['epoch'\]"),
+    ({"variants": [{"name": "a b"}, {"name": "a-b"}]}, "share a folder name"),
+])
+def test_spec_errors_name_the_field(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        study.load(write_spec(tmp_path, **changes))
+
+
+def test_spec_without_a_required_field(tmp_path):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({k: v for k, v in TINY.items() if k != "seeds"}))
+    with pytest.raises(ValueError, match=r"lacks \['seeds'\]"):
+        study.load(str(path))
+
+
+def test_the_attention_study_spec_loads():
+    spec = study.load(os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "attention_study",
+                                   "spec.json"))
+    assert len(spec.variants) >= 8 and len(spec.seeds) >= 2 and spec.recipe["epochs"] == 15
+    assert [v.name for v in spec.variants][:2] == ["none", "none+zero-init"]
+    for variant in spec.variants:  # every variant builds
+        applications.get_model(spec.model, input_shape=(32, 32, 1), classes=10, **variant.model_kwargs)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/datasets/fashion-mnist"), reason="needs dataset-fashion-mnist")
+def test_study_runs_resumably_records_once_and_reports(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_SCSE_RUNS", str(tmp_path / "runs"))
+    path = write_spec(tmp_path)
+    spec = study.load(path)
+    assert "2 todo" in study.status(spec) and "nothing timed yet" in study.status(spec)
+
+    first = study.run(spec, path, max_runs=1, verbose=0)
+    assert [row["variant"] for row in first] == ["plain"]
+    text = study.status(spec)
+    assert "1 done" in text and "1 todo" in text and "h of training left" in text
+    assert os.path.isdir(tmp_path / "runs" / "tiny" / "plain-seed3" / "backup")
+
+    second = study.run(spec, path, verbose=0)
+    assert [row["variant"] for row in second] == ["se zero-init"]
+    assert study.run(spec, path, verbose=0) == []  # nothing left: no duplicate rows
+    with open(spec.results, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["variant"], r["seed"]) for r in rows] == [("plain", "3"), ("se zero-init", "3")]
+    for row in rows:
+        assert 0.1 < float(row["test_accuracy"]) <= 1 and int(row["params"]) > 0 and int(row["macs"]) > 0
+        assert row["command"].endswith(f"--variant {row['variant'].replace(' ', '-')} --seed 3")
+        assert row["commit"] and row["backend"] == keras.backend.backend()
+    assert int(rows[1]["params"]) > int(rows[0]["params"])  # SE's weights
+
+    table = study.report(spec)
+    assert "| plain |" in table and "| se zero-init |" in table
+    assert (tmp_path / "out" / "results.png").stat().st_size > 1000
+
+
+def test_unknown_variant_lists_the_known_ones(tmp_path):
+    spec = study.load(write_spec(tmp_path))
+    with pytest.raises(ValueError, match=r"Unknown variant 'sc-se'.*\['plain', 'se zero-init'\]"):
+        study.run(spec, "spec.json", variants=["sc-se"])
+
+
+def one_sgd_step_predictions(**kwargs):
+    model = applications.SqueezeNext44(input_shape=(32, 32, 3), classes=3, **kwargs)
+    x = np.random.default_rng(1).uniform(size=(8, 32, 32, 3)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(8) % 3, 3)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="categorical_crossentropy")
+    model.train_on_batch(x, y)
+    return model, model.predict_on_batch(x)
+
+
+def test_zero_init_last_gives_finite_predictions_after_one_sgd_step():
+    _, plain = one_sgd_step_predictions()
+    assert not np.isfinite(plain).all()  # the instability the option fixes (inference-mode BN one step behind)
+    model, fixed = one_sgd_step_predictions(zero_init_last=True)
+    assert np.isfinite(fixed).all()
+    last_bn = model.get_layer("stage1_unit1_5_bn")
+    assert 0 < np.abs(last_bn.gamma.numpy()).max() < 0.1  # started at 0 and learns (no ReLU to block it)
+    with pytest.raises(ValueError):
+        model.get_layer("stage1_unit1_5_relu")
+
+
+def test_zero_init_last_keeps_the_weights_layout():
+    plain = applications.SqueezeNext44(input_shape=(32, 32, 1), classes=10, attention="scse")
+    fixed = applications.SqueezeNext44(input_shape=(32, 32, 1), classes=10, attention="scse", zero_init_last=True)
+    def layout(model):
+        return {w.path: tuple(w.shape) for w in model.weights}
+
+    assert layout(plain) == layout(fixed)

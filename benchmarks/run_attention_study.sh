@@ -9,4 +9,4 @@ spec=benchmarks/results/attention_study/spec.json
 code=${KERAS_SCSE_RUNS:-$HOME/.cache/keras_scse/runs}/code/$(git rev-parse --short HEAD)
 [ -d "$code" ] || git clone -q . "$code"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1 PYTHONPATH=$code
-exec .venv/bin/python -m keras_scse.cli study run "$spec"
+exec .venv/bin/python -P -m keras_scse.cli study run "$spec"

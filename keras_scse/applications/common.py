@@ -1,16 +1,14 @@
-"""What every constructor shares: argument validation in keras.applications' order, input and head.
+"""What every constructor shares: argument validation in keras.applications' order, input, head, default name.
 
 Mirrors keras/src/applications (not imported: keras.src is private) so errors read the same.
 """
 
 import dataclasses
-import inspect
 
 import keras
 
 from keras_scse import layers as attention_layers
 from keras_scse.applications import weights as weights_lib
-from keras_scse.applications.registry import register_model
 
 POOLINGS = (None, "avg", "max")
 
@@ -33,6 +31,32 @@ class ApplicationArgs:
         if unknown:
             raise TypeError(f"{builder_name}() got unexpected keyword argument(s) {unknown}.")
         return cls(**kwargs)
+
+
+def attention_prefix(attention):
+    """The name an attention gives a model: its registered name (a registered layer class passed as a factory
+    counts as its name), a layer class's own name, else "attention" (e.g. a lambda)."""
+    if isinstance(attention, str):
+        return attention.lower()
+    registered = sorted(key for key, factory in attention_layers.REGISTRY.items() if factory is attention)
+    if registered:
+        return registered[0]
+    return attention.__name__.lower() if isinstance(attention, type) else "attention"
+
+
+def default_name(attention, family, size="", attended_family=None):
+    """A model's name when the caller gives none (``name=None``): the one rule of every family.
+
+    Without attention, the plain model's name ``{family}{size}``, which is keras.applications' name where there
+    is a twin ("resnet50", "mobilenetv2_1.00_224"). With attention, its prefix (``attention_prefix``) in front:
+    ``{prefix}{attended_family or family}{size}`` ("scaresnet50", "seresnet50", "scamobilenetv2_1.00_224");
+    ``attended_family`` is for a family whose attention models its paper named otherwise (SqueezeNext with SC-SE
+    is "scsenet44": ``attended_family="net"``). A name the caller gives always wins; so do layer names, which
+    this never touches (weights load by layer, never by the model's name).
+    """
+    if attention is None:
+        return f"{family}{size}"
+    return f"{attention_prefix(attention)}{attended_family or family}{size}"
 
 
 def validate_arguments(model_name, args, registered_weights=True):
@@ -118,30 +142,3 @@ def finish(img_input, x, args, name, entry=None, twin=None):
     if entry is not None:
         weights_lib.load_into(model, entry, twin)
     return model
-
-
-def variant_constructor(builder, registry_name, row, doc, leading=None, default_name=..., **fixed):
-    """A registered keras.applications-signature constructor for one variant row of ``builder``.
-
-    Keyword options override the row; ``fixed`` is passed as is (e.g. the registry name). ``leading``: builder
-    options taken first, positionally, {name: default} (MobileNetV2's alpha). ``default_name``: the model
-    name when none is given (default: the registry name, lower case; None lets the builder choose).
-    """
-    default_name = registry_name.lower() if default_name is ... else default_name
-    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    defaults = {**(leading or {}), **dataclasses.asdict(ApplicationArgs()), "name": default_name}
-    signature = inspect.Signature([inspect.Parameter(key, positional, default=value) for key, value in defaults.items()]
-                                  + [inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)])
-
-    def constructor(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        options = arguments.pop("options")
-        arguments["name"] = arguments["name"] or default_name
-        return builder(**{**row, **options, **arguments}, **fixed)
-
-    constructor.__name__ = constructor.__qualname__ = registry_name
-    constructor.__signature__ = signature
-    constructor.__doc__ = f"Instantiate {registry_name}: {builder.__name__} with {row}.\n\n{doc}"
-    return register_model(constructor)

@@ -16,6 +16,7 @@ import keras
 
 from keras_scse.applications import common, transfer
 from keras_scse.applications import weights as weights_lib
+from keras_scse.applications.registry import register_model
 
 BN = dict(epsilon=1e-3, momentum=0.999)
 SCA_KERNEL_SIZE = 3  # Triplet Attention's evidence on MobileNetV2
@@ -96,7 +97,8 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
             plain MobileNetV2's exact function; None means True when ``weights`` is set. A checkpoint of this
             model itself must be loaded with the identity_start it was built with.
-        name: default "{attention}_mobilenetv2_{alpha}_{rows}" (keras.applications' name, prefixed).
+        name: the model's name; None: ``common.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
+            without attention, prefixed with the attention's name otherwise ("scamobilenetv2_1.00_224").
         **kwargs: keras.applications.MobileNetV2's arguments (``common.ApplicationArgs``); channels_last,
             inputs down to 32 px; ImageNet weights for square 96/128/160/192/224 inputs, otherwise the 224
             weights are loaded, as keras.applications does.
@@ -104,7 +106,7 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
     args = common.ApplicationArgs.of("MobileNetV2", kwargs)
-    model_name = name or "mobilenetv2"
+    model_name = name or common.default_name(attention, "mobilenetv2")  # for messages; the size comes later
     transfer.check_weights(model_name, args, "MobileNetV2")
     if isinstance(args.weights, str) and args.weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
         raise ValueError(
@@ -117,9 +119,7 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
     img_input = common.make_input(args, 224, 32)
     x, attention_names = mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs)
     rows, cols = img_input.shape[1:3]
-    if name is None:
-        prefix = "" if attention is None else f"{attention if isinstance(attention, str) else 'attention'}_"
-        name = f"{prefix.lower()}mobilenetv2_{alpha:0.2f}_{rows}"
+    name = name or common.default_name(attention, "mobilenetv2", f"_{alpha:0.2f}_{rows}")
     model = common.finish(img_input, x, args, name)
     size = rows if rows == cols and rows in IMAGENET_SIZES else 224
     file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}"
@@ -154,12 +154,31 @@ weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applicat
     variant, "MobileNetV2", IMAGENET_LICENSE) for variant in VARIANTS})
 
 
-def _constructor(variant):
-    doc = ("Signature as keras.applications.MobileNetV2 (alpha first); extra keyword options (attention,\n"
-           "attention_kwargs, identity_start) override the row; attention=None gives the plain MobileNetV2.\n"
-           "Attention only in the blocks with a skip add (a reconstruction, see the module docstring).")
-    return common.variant_constructor(MobileNetV2, variant, VARIANTS[variant], doc, leading={"alpha": 1.0},
-                                      default_name=None)
+# The named constructor: keras.applications.MobileNetV2's signature (input_shape and alpha first), the variant's
+# row, the family's options on top.
 
 
-SCAMobileNetV2 = _constructor("SCAMobileNetV2")
+@register_model
+def SCAMobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, input_tensor=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name=None, **kwargs):
+    """SCA-MobileNetV2: keras.applications.MobileNetV2 (same layers and names) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 3) after ``block_{k}_project_BN`` of the ten
+    blocks with a skip add, before the add. RECONSTRUCTION: the SCA paper does not say where (see the module
+    docstring).
+
+    Args:
+        input_shape, alpha, include_top, input_tensor, pooling, classes, classifier_activation, name: as in
+            keras.applications.MobileNetV2 (channels_last; inputs down to 32 px, any channel count without
+            ImageNet weights; default 224x224x3). ``name`` None: "scamobilenetv2_{alpha}_{rows}", keras'
+            "mobilenetv2_{alpha}_{rows}" with attention=None.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
+            ImageNet-trained SCA-MobileNetV2; "imagenet" copies the plain keras.applications.MobileNetV2's
+            weights for ``alpha`` and the input size by layer name (Keras downloads and caches them) and starts
+            every attention layer as an identity until fine-tuned), "imagenet", or the path to a weights file:
+            keras.applications.MobileNetV2's (transferred the same way) or one saved from this model.
+        **kwargs: keyword-only options of ``MobileNetV2`` that override this row: attention (None: the plain
+            MobileNetV2), attention_kwargs, identity_start (default: True when ``weights`` is set).
+    """
+    return MobileNetV2(**{**VARIANTS["SCAMobileNetV2"], **kwargs}, alpha=alpha, include_top=include_top,
+                       weights=weights, input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                       classes=classes, classifier_activation=classifier_activation, name=name)

@@ -15,6 +15,7 @@ import keras
 
 from keras_scse.applications import common, transfer
 from keras_scse.applications import weights as weights_lib
+from keras_scse.applications.registry import register_model
 
 BN_EPSILON = 1.001e-5
 STAGE_FILTERS = (64, 128, 256, 512)
@@ -65,7 +66,7 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, identity_start=None, name="resnet",
+def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, identity_start=None, name=None,
            keras_name=None, **kwargs):
     """Generic ResNet v1 builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
@@ -78,6 +79,8 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
         identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
             plain ResNet's exact function; None means True when weights are loaded from keras.applications
             (ResNet50/101/152 with ``weights`` set), False otherwise (ResNet18/34 load only their own checkpoints).
+        name: the model's name; None: ``common.default_name`` for the depth, e.g. "resnet50" (keras.applications'
+            name) without attention, "scaresnet50" with SCA, "seresnet50" with SE.
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
         **kwargs: keras.applications.ResNet50's arguments (``common.ApplicationArgs``); channels_last, inputs
@@ -87,6 +90,7 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
         raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
     if block not in BLOCKS:
         raise ValueError(f"`block` must be one of {list(BLOCKS)}. Received: block={block!r}")
+    name = name or common.default_name(attention, "resnet", str(depth(blocks, block)))
     args = common.ApplicationArgs.of("ResNet", kwargs)
     transfer.check_weights(name, args, keras_name)
     pretrained = args.weights is not None and keras_name is not None  # weights come from a plain keras model
@@ -113,6 +117,11 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
     return model
 
 
+def depth(blocks, block="bottleneck"):
+    """Weighted layers, as ResNet's names count them: stem conv + 2 or 3 convs per block + the classifier."""
+    return (2 if block == "basic" else 3) * sum(blocks) + 2
+
+
 def resnet_stem(img_input):
     """keras.applications' ResNet stem: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool."""
     x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
@@ -136,15 +145,124 @@ weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applicat
     variant, row["keras_name"], IMAGENET_LICENSE) for variant, row in VARIANTS.items() if "keras_name" in row})
 
 
-def _constructor(variant):
-    doc = ("Signature as keras.applications; extra keyword options (attention, attention_kwargs, identity_start,\n"
-           "blocks, block) override the variant's row; attention=None gives the plain ResNet. Attention placement\n"
-           "is a reconstruction (see the module docstring). See ``ResNet``.")
-    return common.variant_constructor(ResNet, variant, VARIANTS[variant], doc)
+# The named constructors: keras.applications.ResNet50's signature, the variant's row, the family's options on
+# top. ``weights`` defaults to None, not keras.applications' "imagenet" (see each docstring).
 
 
-SCAResNet18 = _constructor("SCAResNet18")
-SCAResNet34 = _constructor("SCAResNet34")
-SCAResNet50 = _constructor("SCAResNet50")
-SCAResNet101 = _constructor("SCAResNet101")
-SCAResNet152 = _constructor("SCAResNet152")
+@register_model
+def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                classifier_activation="softmax", name=None, **kwargs):
+    """SCA-ResNet-18: ResNet-18 (basic blocks (2, 2, 2, 2), keras.applications' layer naming) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_2_bn``, before the
+    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count; default
+            224x224x3). ``name`` None: "scaresnet18", "resnet18" with attention=None, "seresnet18" with SE.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet":
+            keras.applications has no ResNet-18, so there are no ImageNet weights to transfer) or the path to
+            a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
+            ResNet-18), attention_kwargs, identity_start, blocks, block.
+    """
+    return ResNet(**{**VARIANTS["SCAResNet18"], **kwargs}, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+@register_model
+def SCAResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                classifier_activation="softmax", name=None, **kwargs):
+    """SCA-ResNet-34: ResNet-34 (basic blocks (3, 4, 6, 3), keras.applications' layer naming) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_2_bn``, before the
+    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count; default
+            224x224x3). ``name`` None: "scaresnet34", "resnet34" with attention=None, "seresnet34" with SE.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet":
+            keras.applications has no ResNet-34, so there are no ImageNet weights to transfer) or the path to
+            a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
+            ResNet-34), attention_kwargs, identity_start, blocks, block.
+    """
+    return ResNet(**{**VARIANTS["SCAResNet34"], **kwargs}, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+@register_model
+def SCAResNet50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                classifier_activation="softmax", name=None, **kwargs):
+    """SCA-ResNet-50: keras.applications.ResNet50 (same layers and names; blocks (3, 4, 6, 3)) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_3_bn``, before the
+    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count without
+            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet50", keras' "resnet50" with
+            attention=None, "seresnet50" with SE.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
+            ImageNet-trained SCA-ResNet-50; "imagenet" copies the plain keras.applications.ResNet50's weights
+            by layer name (Keras downloads and caches them) and starts every attention layer as an identity until
+            fine-tuned), "imagenet", or the path to a weights file: keras.applications.ResNet50's (transferred
+            the same way) or one saved from this model.
+        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
+            ResNet-50), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
+    """
+    return ResNet(**{**VARIANTS["SCAResNet50"], **kwargs}, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+@register_model
+def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                 classifier_activation="softmax", name=None, **kwargs):
+    """SCA-ResNet-101: keras.applications.ResNet101 (same layers and names; blocks (3, 4, 23, 3)) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_3_bn``, before the
+    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications.ResNet101 (channels_last; inputs down to 32 px, any channel count without
+            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet101", keras' "resnet101" with
+            attention=None, "seresnet101" with SE.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
+            ImageNet-trained SCA-ResNet-101; "imagenet" copies the plain keras.applications.ResNet101's weights
+            by layer name (Keras downloads and caches them) and starts every attention layer as an identity until
+            fine-tuned), "imagenet", or the path to a weights file: keras.applications.ResNet101's (transferred
+            the same way) or one saved from this model.
+        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
+            ResNet-101), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
+    """
+    return ResNet(**{**VARIANTS["SCAResNet101"], **kwargs}, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)
+
+
+@register_model
+def SCAResNet152(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                 classifier_activation="softmax", name=None, **kwargs):
+    """SCA-ResNet-152: keras.applications.ResNet152 (same layers and names; blocks (3, 8, 36, 3)) with SCA
+    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_3_bn``, before the
+    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications.ResNet152 (channels_last; inputs down to 32 px, any channel count without
+            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet152", keras' "resnet152" with
+            attention=None, "seresnet152" with SE.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
+            ImageNet-trained SCA-ResNet-152; "imagenet" copies the plain keras.applications.ResNet152's weights
+            by layer name (Keras downloads and caches them) and starts every attention layer as an identity until
+            fine-tuned), "imagenet", or the path to a weights file: keras.applications.ResNet152's (transferred
+            the same way) or one saved from this model.
+        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
+            ResNet-152), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
+    """
+    return ResNet(**{**VARIANTS["SCAResNet152"], **kwargs}, include_top=include_top, weights=weights,
+                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                  classifier_activation=classifier_activation, name=name)

@@ -11,6 +11,7 @@ import keras
 from keras_scse import layers as attention_layers
 from keras_scse.applications import common
 from keras_scse.applications import weights as weights_lib
+from keras_scse.applications.registry import register_model
 
 STAGE_CHANNELS = (32, 64, 128, 256)
 STEM_CHANNELS = 64
@@ -54,7 +55,7 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
 
-def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kwargs=None, name="squeezenext",
+def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kwargs=None, name=None,
                 default_size=224, min_size=28, variant=None, zero_init_last=False, **kwargs):
     """Generic SqueezeNext builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
@@ -65,6 +66,8 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
         attention: None, a name from ``keras_scse.layers.names()``, or a callable returning a layer; inserted
             in every unit after the last 1x1 conv's BN+ReLU, before the residual add.
         attention_kwargs: keyword arguments for the attention layer.
+        name: the model's name; None: ``common.default_name`` for the layout, e.g. "squeezenext44" without
+            attention, "scsenet44" with SC-SE, "senet44" with SE.
         variant: registry name used to look up named pretrained weights (default: ``name``).
         zero_init_last: start every unit as its shortcut (``squeezenext_unit``). Off by default: the original
             block ends in BN + ReLU, and the shipped weights were trained that way. Without it, a deep plain
@@ -82,6 +85,8 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
         raise ValueError(f"`stem` must be one of {list(STEMS)}. Received: stem={stem!r}")
     if attention is not None:
         attention_layers.get(attention)  # fail early on unknown names
+    size = layout_name(blocks)
+    name = name or common.default_name(attention, "squeezenext", size, attended_family="net")
     args = common.ApplicationArgs.of("SqueezeNext", kwargs)
     entry = common.validate_arguments(variant or name, args)
     attention_kwargs = weights_lib.checkpoint_attention_kwargs(entry, attention_kwargs)
@@ -117,29 +122,139 @@ def depth(blocks):
     return sum(blocks) + 2
 
 
+def layout_name(blocks):
+    """The layout's part of a model name: its depth, with the paper's "v5" for the 23-layer v5 layout."""
+    return str(depth(blocks)) + ("v5" if tuple(blocks) == LAYOUT_23V5 else "")
+
+
 # The 44-layer layout (RECONSTRUCTION: the paper gives only "44 layers, 0.58M parameters, 6.2M FLOPs"):
 # 14+14+12+2 = 42 units + stem + final conv, width 0.75, ImageNet stem, 32x32 default input. With classes=2:
 # 570,210 trainable / 585,210 total parameters and 5.48M multiply-adds at 32x32 (README "Fidelity").
 LAYOUT_44 = dict(blocks=(14, 14, 12, 2), width=0.75, default_size=32)
 
+LAYOUT_23V5 = (2, 4, 14, 1)  # SqueezeNext's v5: fewer units in the early, high-resolution stages
+
 # Variants are rows: the arguments each named constructor passes to ``SqueezeNext``.
 VARIANTS = {
     "SqueezeNext23": dict(blocks=(6, 6, 8, 1)),
-    "SqueezeNext23v5": dict(blocks=(2, 4, 14, 1)),
+    "SqueezeNext23v5": dict(blocks=LAYOUT_23V5),
     "SqueezeNext44": dict(LAYOUT_44),
     "SCSENet23": dict(blocks=(6, 6, 8, 1), attention="scse"),
     "SCSENet44": dict(LAYOUT_44, attention="scse"),
 }
 
 
-def _constructor(variant):
-    doc = ("Signature as keras.applications; extra keyword options (blocks, width, stem, attention,\n"
-           "attention_kwargs, default_size) override the variant's row. See ``SqueezeNext``.")
-    return common.variant_constructor(SqueezeNext, variant, VARIANTS[variant], doc, variant=variant)
+# The named constructors: keras.applications' signature, the variant's row, the family's options on top.
+# ``weights`` defaults to None, not keras.applications' "imagenet": there are no ImageNet weights for SqueezeNext
+# or SC-SENet, and the one checkpoint (SCSENet44 "fashion_mnist") is for 32x32 grey Fashion-MNIST images.
 
 
-SqueezeNext23 = _constructor("SqueezeNext23")
-SqueezeNext23v5 = _constructor("SqueezeNext23v5")
-SqueezeNext44 = _constructor("SqueezeNext44")
-SCSENet23 = _constructor("SCSENet23")
-SCSENet44 = _constructor("SCSENet44")
+@register_model
+def SqueezeNext23(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                  classifier_activation="softmax", name=None, **kwargs):
+    """1.0-SqNxt-23 (Gholami et al. 2018): blocks (6, 6, 8, 1), width 1.0, ImageNet stem; 724,056 trainable
+    parameters with 1000 classes, as osmr/imgclsmob's port of the official Caffe model.
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
+            ``name`` None: "squeezenext23", or the attention's prefix with it ("scsenet23" for SC-SE).
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
+            pretrained SqueezeNext-23 weights exist) or the path to a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
+            width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
+    """
+    return SqueezeNext(**{**VARIANTS["SqueezeNext23"], **kwargs}, include_top=include_top, weights=weights,
+                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext23")
+
+
+@register_model
+def SqueezeNext23v5(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+                    classes=1000, classifier_activation="softmax", name=None, **kwargs):
+    """1.0-SqNxt-23v5 (Gholami et al. 2018): blocks (2, 4, 14, 1), fewer units at high resolution, width 1.0,
+    ImageNet stem.
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
+            ``name`` None: "squeezenext23v5", or the attention's prefix with it ("scsenet23v5" for SC-SE).
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
+            pretrained SqueezeNext-23v5 weights exist) or the path to a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
+            width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
+    """
+    return SqueezeNext(**{**VARIANTS["SqueezeNext23v5"], **kwargs}, include_top=include_top, weights=weights,
+                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext23v5")
+
+
+@register_model
+def SqueezeNext44(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+                  classifier_activation="softmax", name=None, **kwargs):
+    """SqueezeNext-44: SCSENet44's layout without attention, its attention-free baseline.
+
+    RECONSTRUCTION: the paper gives only "44 layers"; here blocks (14, 14, 12, 2), width 0.75, ImageNet stem,
+    32x32 default input (``LAYOUT_44``).
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications (channels_last; inputs down to 28 px, any channel count; default 32x32x3).
+            ``name`` None: "squeezenext44", or the attention's prefix with it ("senet44" for SE).
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
+            pretrained SqueezeNext-44 weights exist) or the path to a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
+            width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
+    """
+    return SqueezeNext(**{**VARIANTS["SqueezeNext44"], **kwargs}, include_top=include_top, weights=weights,
+                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext44")
+
+
+@register_model
+def SCSENet23(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+              classifier_activation="softmax", name=None, **kwargs):
+    """SC-SENet-23: 1.0-SqNxt-23 with SC-SE (``keras_scse.layers.SeparableSqueezeExcite``) in every unit, after
+    the last 1x1 conv's BN + ReLU, before the residual add.
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
+            ``name`` None: "scsenet23"; "squeezenext23" with attention=None.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
+            pretrained SC-SENet-23 weights exist) or the path to a ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("scse"; None for
+            the plain SqueezeNext-23), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks,
+            default_size, zero_init_last.
+    """
+    return SqueezeNext(**{**VARIANTS["SCSENet23"], **kwargs}, include_top=include_top, weights=weights,
+                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name, variant="SCSENet23")
+
+
+@register_model
+def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
+              classifier_activation="softmax", name=None, **kwargs):
+    """SC-SENet-44: SqueezeNext-44 with SC-SE (``keras_scse.layers.SeparableSqueezeExcite``) in every unit, after
+    the last 1x1 conv's BN + ReLU, before the residual add.
+
+    RECONSTRUCTION: the paper gives only "44 layers, 0.58M parameters, 6.2M FLOPs"; here blocks
+    (14, 14, 12, 2), width 0.75, ImageNet stem, 32x32 default input (``LAYOUT_44``): 570,210 trainable
+    parameters with classes=2.
+
+    Args:
+        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
+            keras.applications (channels_last; inputs down to 28 px, any channel count; default 32x32x3, or
+            the checkpoint's 32x32x1 with ``weights="fashion_mnist"``). ``name`` None: "scsenet44";
+            "squeezenext44" with attention=None.
+        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there are
+            no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes; other
+            channel counts and sizes load too, ``include_top=False`` for a new head), or the path to a
+            ``.weights.h5`` file of this model.
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("scse"; None for
+            SqueezeNext-44), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks, default_size,
+            zero_init_last.
+    """
+    return SqueezeNext(**{**VARIANTS["SCSENet44"], **kwargs}, include_top=include_top, weights=weights,
+                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                       classifier_activation=classifier_activation, name=name, variant="SCSENet44")

@@ -597,6 +597,14 @@ def main(argv=None):
     if not args.debug:
         from keras_scse import quiet
 
+        if (getattr(args, "cpu_devices", None) or 0) > 1:  # before the backend starts: a started CPU cannot split
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                from keras_scse.training.strategy import split_cpu
+
+                with quiet.native_stderr_silenced():
+                    split_cpu(args.cpu_devices)
         quiet.start_backend(with_tensorflow=args.command in ("train", "finetune", "tune", "export", "demo", "study"))
     try:
         return args.func(args) or 0

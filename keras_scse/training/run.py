@@ -105,7 +105,7 @@ def run_callbacks(run_dir, train_ds, steps, replicas, extra):
     best_so_far = max((row["val_accuracy"] for row in report.read_history(history_path)), default=None)
     return [
         StopOnNonFinite(backup),  # first: a NaN epoch must stop before anything below saves it
-        *([PreciseBatchNorm(train_ds, steps)] if replicas == 1 else []),
+        PreciseBatchNorm(train_ds, steps),
         # Everything of an epoch is written before its checkpoint, which marks it done: a run killed in
         # between repeats the epoch (rewriting last.keras; its history row is trimmed at the restart).
         keras.callbacks.CSVLogger(history_path, append=True),

@@ -1,8 +1,7 @@
 """keras_scse: small attention CNNs (SC-SENet, SCA) for Keras 3."""
 
-__version__ = "0.1.0"
-
 from keras_scse import quiet  # noqa: E402
+from keras_scse.version import __version__
 
 with quiet.native_stderr_silenced(quiet.for_command()):  # Keras starts its backend here
     from keras_scse import applications, bench, layers  # noqa: E402

@@ -1,9 +1,8 @@
 """keras_scse.export: ONNX parity for every registered model, dynamic shapes, SavedModel, refusals, CLI."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from keras_scse import applications, cli, export
 from keras_scse.export import common

@@ -4,6 +4,7 @@ model cards and ``decode_predictions`` from the classes the weights carry."""
 import numpy as np
 
 from keras_scse.applications import weights as weights_lib
+from keras_scse.applications.registry import get_model
 
 
 def list_presets():
@@ -28,11 +29,9 @@ def from_preset(preset, **kwargs):
     """The preset's model with its weights. ``kwargs`` override the constructor's arguments: e.g.
     ``include_top=False, pooling="avg"`` for a backbone, ``input_shape=(64, 64, 1)`` for another input size,
     ``name="x"``. Classes and input shape default to the checkpoint's."""
-    from keras_scse import applications
-
     entry = preset_entry(preset)
     kwargs.setdefault("classes", entry.classes)
-    return applications.get_model(entry.model, weights=entry.name, **kwargs)
+    return get_model(entry.model, weights=entry.name, **kwargs)
 
 
 def decode_predictions(preds, preset, top=5):

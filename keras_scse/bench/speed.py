@@ -135,7 +135,8 @@ def keras_timings(model, config, x, y):
 
 
 def onnx_timings(model, config, x):
-    from keras_scse.export.onnx_export import onnx_session, to_onnx
+    from keras_scse.export.onnx_export import to_onnx
+    from keras_scse.export.parity import onnx_session
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.onnx")

@@ -140,7 +140,7 @@ def serving_function(model, spec):
     names = output_names(model)
 
     def serve(x):
-        from keras_scse.layers.base import plain_convs
+        from keras_scse.layers.formulation import plain_convs
 
         with plain_convs():  # converter-friendly ops for the attention layers' one-channel convs (same function)
             return dict(zip(names, as_list(model, model(x, training=False))))
@@ -240,59 +240,3 @@ def export_report(path, fmt, spec, names, atol, diffs, start, **extra):
         "max_abs_diff": diffs,
         "seconds": round(time.time() - start, 2),
     }
-
-
-
-def via_tensorflow(exporter, model, path, check=True, sample=None, atol=1e-4, **options):
-    """Export a model built on the JAX or PyTorch backend: ``exporter`` ("to_onnx" or "to_savedmodel") runs on
-    the same weights in a TensorFlow-backend subprocess (a .keras file is backend-independent; both exporters
-    trace TensorFlow graphs); then the exported file's outputs are checked against ``model`` itself here.
-    Needs TensorFlow installed (it is a keras_scse dependency); the subprocess's own parity check runs too."""
-    import json
-    import subprocess
-    import sys
-    import tempfile
-
-    if sample is not None and not isinstance(sample, np.ndarray):
-        raise ValueError("From the JAX/PyTorch backends `sample` must be a numpy array batch.")
-    with tempfile.TemporaryDirectory() as folder:
-        saved = os.path.join(folder, "model.keras")
-        model.save(saved)
-        script = ("import json, sys, keras; from keras_scse import export; "
-                  "model = keras.saving.load_model(sys.argv[1], safe_mode=True); "
-                  f"report = export.{exporter}(model, sys.argv[2], check={bool(check)}, atol={atol}, "
-                  "**json.loads(sys.argv[3])); print(json.dumps(report))")
-        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-        done = subprocess.run([sys.executable, "-c", script, saved, path, json.dumps(options)], env=env,
-                              capture_output=True, text=True)
-    if done.returncode:
-        raise ExportError(f"Exporting {model.name!r} in a TensorFlow-backend process failed: "
-                          f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}. "
-                          f"Save the model (model.save('m.keras')) and run KERAS_BACKEND=tensorflow keras-scse export "
-                          "--model-path m.keras --debug to see why.")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    if check and report["format"] == "onnx":  # a SavedModel is checked in the TensorFlow process only
-        report["max_abs_diff"]["source_backend"] = source_backend_parity(model, report, sample, atol)
-    return report
-
-
-def source_backend_parity(model, report, sample, atol):
-    """Max |exported - model| on random inputs at batch 1 and 5 (and ``sample``), the model on its own backend."""
-    shape = [32 if d is None else d for d in report["input_shape"][1:]]
-    rng = np.random.default_rng(0)
-    cases = [rng.uniform(size=(batch, *shape)).astype(report["input_dtype"]) for batch in (1, 5)]
-    if sample is not None:
-        cases.append(np.asarray(sample, report["input_dtype"]))
-    from keras_scse.export.onnx_export import onnx_session
-
-    session = onnx_session(report["path"])
-    worst = 0.0
-    for x in cases:
-        expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
-        got = session.run([report["output_names"][0]], {report["input_name"]: x})[0]
-        worst = max(worst, float(np.abs(got - expected).max()))
-    if worst > atol:
-        raise ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
-                          f"{keras.backend.backend()} backend by {worst:.3g} > atol={atol}.")
-    return worst
-

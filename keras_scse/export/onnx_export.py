@@ -11,9 +11,9 @@ import re
 import time
 
 import keras
-import numpy as np
 
-from keras_scse.export import common
+from keras_scse import version
+from keras_scse.export import common, parity, tf_subprocess
 
 
 class _Collect(logging.Handler):
@@ -98,44 +98,6 @@ def _name_dims(proto, spec):
                 dim.dim_param = "batch"
 
 
-def onnx_session(path):
-    """An onnxruntime CPU InferenceSession of the .onnx file ``path``, with onnxruntime's own log cut to errors."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-
-
-def _run(session, input_name, names, x, fixed_batch):
-    """Run the ONNX model on ``x``; with a fixed batch size, in slices of that size."""
-    if fixed_batch is None or len(x) == fixed_batch:
-        return dict(zip(names, session.run(names, {input_name: x})))
-    if len(x) % fixed_batch:
-        raise ValueError(f"The export has a fixed batch size {fixed_batch}; the sample has {len(x)} items.")
-    parts = [session.run(names, {input_name: x[i:i + fixed_batch]}) for i in range(0, len(x), fixed_batch)]
-    return {n: np.concatenate([p[j] for p in parts]) for j, n in enumerate(names)}
-
-
-def parity(model, session, spec, names, cases, atol, path, fmt="ONNX", runner=None):
-    """{kind: max |exported - keras|} over the cases [(kind, x)]; ParityError above ``atol``."""
-    fixed_batch = spec.shape.as_list()[0]
-    diffs = {}
-    for kind, x in cases:
-        expected = common.keras_outputs(model, x, names)
-        got = runner(x) if runner is not None else _run(session, spec.name, names, x, fixed_batch)
-        diff = common.max_abs_diff(expected, got)
-        diffs[kind] = max(diffs.get(kind, 0.0), diff) if np.isfinite(diff) else diff
-        if not diff <= atol:
-            raise common.ParityError(
-                f"{fmt} parity check failed on {kind} inputs of shape {x.shape}: max |{fmt.lower()} - keras| = "
-                f"{diff:.3g} > atol={atol:g}. The exported file is at {path!r}; do not deploy it. Check for "
-                "layers that behave differently at inference, or loosen `atol` if the difference is expected "
-                "(e.g. reduced precision)."
-            )
-    return diffs
-
-
 def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, check=True, sample=None, atol=1e-4):
     """Export a Keras model to ONNX (tf2onnx) and check it against Keras with onnxruntime.
 
@@ -163,8 +125,8 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
         ParityError: the ONNX outputs differ from Keras by more than ``atol`` (the message gives the diff).
     """
     if keras.backend.backend() != "tensorflow":
-        return common.via_tensorflow("to_onnx", model, path, check, sample, atol, opset=opset,
-                                     dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial)
+        return tf_subprocess.via_tensorflow("to_onnx", model, path, check, sample, atol, opset=opset,
+                                            dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial)
     import onnx  # noqa: F401 - the export extra's ImportError comes before any tracing
     import tf2onnx  # noqa: F401
 
@@ -209,9 +171,7 @@ def _save(proto, model, path):
     its metadata."""
     import onnx
 
-    import keras_scse
-
-    for key, value in (("keras_scse_version", keras_scse.__version__), ("model_name", model.name)):
+    for key, value in (("keras_scse_version", version.__version__), ("model_name", model.name)):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     folder = os.path.dirname(os.path.abspath(path))
@@ -220,14 +180,12 @@ def _save(proto, model, path):
 
 
 def _check_parity(model, path, spec, names, sample, atol):
-    """{kind: max |onnx - keras|} on random inputs and ``sample`` through onnxruntime (see ``parity``)."""
+    """{kind: max |onnx - keras|} on random inputs and ``sample`` through onnxruntime (see ``parity.compare``)."""
     try:
-        session = onnx_session(path)
+        session = parity.onnx_session(path)
     except Exception as error:  # noqa: BLE001 - re-raised with context
         raise common.ExportError(
             f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
         ) from error
-    cases = [("random", x) for x in common.random_inputs(spec)]
-    if sample is not None:
-        cases.append(("sample", sample))
-    return parity(model, session, spec, names, cases, atol, path)
+    runner = parity.onnx_runner(session, spec, names)
+    return parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="ONNX")

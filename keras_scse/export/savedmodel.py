@@ -4,7 +4,7 @@ import os
 import shutil
 import time
 
-from keras_scse.export import common
+from keras_scse.export import common, parity, tf_subprocess
 
 
 def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch=True, overwrite=True):
@@ -21,8 +21,8 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        return common.via_tensorflow("to_savedmodel", model, path, check, sample, atol, dynamic_batch=dynamic_batch,
-                                     overwrite=overwrite)
+        return tf_subprocess.via_tensorflow("to_savedmodel", model, path, check, sample, atol,
+                                            dynamic_batch=dynamic_batch, overwrite=overwrite)
     import tensorflow as tf
 
     start = time.time()
@@ -44,8 +44,6 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
 
     diffs = {}
     if check:
-        from keras_scse.export.onnx_export import parity
-
         loaded = tf.saved_model.load(path)
         signature = loaded.signatures["serving_default"]
 
@@ -53,8 +51,5 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
             out = signature(**{spec.name: tf.constant(x)})
             return {n: out[n].numpy() for n in names}
 
-        cases = [("random", x) for x in common.random_inputs(spec)]
-        if sample is not None:
-            cases.append(("sample", sample))
-        diffs = parity(model, None, spec, names, cases, atol, path, fmt="SavedModel", runner=runner)
+        diffs = parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="SavedModel")
     return common.export_report(path, "savedmodel", spec, names, atol, diffs, start, signature="serving_default")

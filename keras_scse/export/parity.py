@@ -1,0 +1,77 @@
+"""Parity of an exported file with the Keras model: the same inputs through both, max |exported - keras|.
+
+Every exporter checks its file here, with a ``runner`` (x -> {output name: array}) for its runtime."""
+
+import keras
+import numpy as np
+
+from keras_scse.export import common
+
+
+def cases(spec, sample):
+    """[(kind, x)]: random inputs of the export's shape (``common.random_inputs``), then ``sample`` if given."""
+    found = [("random", x) for x in common.random_inputs(spec)]
+    if sample is not None:
+        found.append(("sample", sample))
+    return found
+
+
+def compare(model, runner, names, checks, atol, path, fmt):
+    """{kind: max |exported - keras|} over ``checks`` [(kind, x)]; ParityError above ``atol``."""
+    diffs = {}
+    for kind, x in checks:
+        expected = common.keras_outputs(model, x, names)
+        diff = common.max_abs_diff(expected, runner(x))
+        diffs[kind] = max(diffs.get(kind, 0.0), diff) if np.isfinite(diff) else diff
+        if not diff <= atol:
+            raise common.ParityError(
+                f"{fmt} parity check failed on {kind} inputs of shape {x.shape}: max |{fmt.lower()} - keras| = "
+                f"{diff:.3g} > atol={atol:g}. The exported file is at {path!r}; do not deploy it. Check for "
+                "layers that behave differently at inference, or loosen `atol` if the difference is expected "
+                "(e.g. reduced precision)."
+            )
+    return diffs
+
+
+def onnx_session(path):
+    """An onnxruntime CPU InferenceSession of the .onnx file ``path``, with onnxruntime's own log cut to errors."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def onnx_runner(session, spec, names):
+    """x -> {name: output} through ``session``; an export with a fixed batch size runs in slices of that size."""
+    fixed_batch = spec.shape.as_list()[0]
+
+    def run(x):
+        if fixed_batch is None or len(x) == fixed_batch:
+            return dict(zip(names, session.run(names, {spec.name: x})))
+        if len(x) % fixed_batch:
+            raise ValueError(f"The export has a fixed batch size {fixed_batch}; the sample has {len(x)} items.")
+        parts = [session.run(names, {spec.name: x[i:i + fixed_batch]}) for i in range(0, len(x), fixed_batch)]
+        return {n: np.concatenate([p[j] for p in parts]) for j, n in enumerate(names)}
+
+    return run
+
+
+def source_backend_parity(model, report, sample, atol):
+    """Max |exported ONNX - model| on random inputs at batch 1 and 5 (and ``sample``), the model on its own
+    backend (JAX, PyTorch): what ``tf_subprocess.via_tensorflow`` checks after exporting in TensorFlow."""
+    shape = [32 if d is None else d for d in report["input_shape"][1:]]
+    rng = np.random.default_rng(0)
+    inputs = [rng.uniform(size=(batch, *shape)).astype(report["input_dtype"]) for batch in (1, 5)]
+    if sample is not None:
+        inputs.append(np.asarray(sample, report["input_dtype"]))
+    session = onnx_session(report["path"])
+    worst = 0.0
+    for x in inputs:
+        expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
+        got = session.run([report["output_names"][0]], {report["input_name"]: x})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
+    if worst > atol:
+        raise common.ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
+                                 f"{keras.backend.backend()} backend by {worst:.3g} > atol={atol}.")
+    return worst

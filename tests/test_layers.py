@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import roundtrip
+from helpers import roundtrip
 
 from keras_scse import layers as L
 
@@ -97,7 +97,8 @@ def test_scse_hand_computed_conv_variant():
 def test_fast_convs_are_the_conv_layers_they_replace(k, c_in, how):
     """apply_conv = Keras' 'same' Conv2D with one output ((k,1), (1,k), (k,k), (k,3)); the channel gate = Conv1D;
     in every formulation (odd map sizes: 'same' pads one more row / column below / right)."""
-    from keras_scse.layers.base import apply_channel_conv1d, apply_conv, conv_formulation
+    from keras_scse.layers.base import apply_channel_conv1d, apply_conv
+    from keras_scse.layers.formulation import conv_formulation
 
     x = rng.normal(size=(3, 7, 6, c_in)).astype("float32")
     pooled = rng.normal(size=(3, 10)).astype("float32")
@@ -122,8 +123,8 @@ def test_fast_convs_are_the_conv_layers_they_replace(k, c_in, how):
 @pytest.mark.parametrize("backend, strip, square", [("tensorflow", "batch_as_channels", "batch_as_channels"),
                                                     ("jax", "shifted", "banded"), ("torch", "shifted", "plain")])
 def test_auto_formulation_per_backend(backend, strip, square, monkeypatch):
-    """"auto" = the measured choice per backend and kernel shape (base.formulation); a set one wins."""
-    from keras_scse.layers.base import conv_formulation, formulation
+    """"auto" = the measured choice per backend and kernel shape (AUTO_FORMULATION); a set one wins."""
+    from keras_scse.layers.formulation import conv_formulation, formulation
 
     monkeypatch.setattr(keras.backend, "backend", lambda: backend)
     assert formulation((1, 7)) == formulation((5, 1)) == strip

@@ -149,7 +149,7 @@ def count_flops(model, input_shape=None):
     if backend not in TRACERS:
         raise ValueError(f"FLOP counting supports the {sorted(TRACERS)} backends; Keras runs on {backend!r}. "
                          "Set KERAS_BACKEND to one of them.")
-    from keras_scse.layers.base import conv_formulation
+    from keras_scse.layers.formulation import conv_formulation
 
     macs = other = 0
     # One formulation of the attention convs on every backend, so that counts agree (and with the committed

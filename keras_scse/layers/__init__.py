@@ -7,20 +7,24 @@ from keras_scse.layers.baselines import (
     EfficientChannelAttention,
     SqueezeExcite,
 )
+from keras_scse.layers.formulation import AUTO_FORMULATION, FORMULATIONS, conv_formulation
 from keras_scse.layers.registry import REGISTRY, get, make, names, register
 from keras_scse.layers.sca import SpatialChannelAttention
 from keras_scse.layers.scse import SeparableSqueezeExcite
 
 __all__ = [
+    "AUTO_FORMULATION",
     "AttentionLayer",
     "CBAM",
     "ConcurrentSE",
     "EfficientChannelAttention",
+    "FORMULATIONS",
     "REGISTRY",
     "SeparableSqueezeExcite",
     "SpatialChannelAttention",
     "SqueezeExcite",
     "check_choice",
+    "conv_formulation",
     "eca_kernel_size",
     "get",
     "make",

@@ -1,11 +1,12 @@
 """Shared machinery of the attention layers: shape checks, the identity-start gate, the ECA kernel rule."""
 
-import contextlib
 import math
 
 import keras
 import numpy as np
 from keras import ops
+
+from keras_scse.layers.formulation import formulation
 
 
 def check_choice(name, value, allowed):
@@ -82,64 +83,6 @@ class AttentionLayer(keras.layers.Layer):
 def channel_gate_conv1d(kernel_size, name):
     """ECA-style gate producer: a 1D conv sliding across the channel axis of the pooled descriptor."""
     return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
-
-
-FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted", "banded")
-# Process-wide on purpose, not a contextvars.ContextVar: tf.distribute's MirroredStrategy traces each replica in
-# a thread of its own, which would not see a context variable set around model.fit (measured: half the layers
-# then took "auto"). Set it with ``conv_formulation``, never directly.
-_active = {"formulation": "auto"}
-
-
-@contextlib.contextmanager
-def conv_formulation(name):
-    """Within: how ``apply_conv`` / ``apply_channel_conv1d`` compute the attention layers' one-output convs
-    (the same function every way; tests/test_layers.py, tests/test_backends.py).
-
-    "plain": the Keras conv layers themselves (for graph converters: tf2onnx cannot convert a depthwise conv
-    whose channel count depends on the batch); "batch_as_channels": one depthwise conv over the batch's maps
-    (fastest under TensorFlow on CPU); "shifted": k x k shifted slices of one small matmul, summed (element-wise
-    ops that XLA fuses into one kernel, forward and backward); "banded": one matmul with a banded matrix along the
-    height and kw shifted slices along the width (k x k kernels as matmuls, for compilers and GPUs that run
-    matmuls well and tiny convolutions badly); "auto": per backend and kernel, see
-    ``formulation``. Read when a layer is called (traced), so a compiled function keeps its choice.
-    """
-    if name not in FORMULATIONS:
-        raise ValueError(f"Unknown conv formulation {name!r}; use one of {list(FORMULATIONS)}.")
-    previous, _active["formulation"] = _active["formulation"], name
-    try:
-        yield
-    finally:
-        _active["formulation"] = previous
-
-
-def plain_convs():
-    """``conv_formulation("plain")``: the exporters' path."""
-    return conv_formulation("plain")
-
-
-def formulation(kernel_size):
-    """The formulation for a one-output conv with this (kh, kw) kernel size under the active setting.
-
-    "auto", from benchmarks/results/speed/formulations.md (SqueezeNext44 training steps on the 2-core CPU, run of
-    2026-12-02; formulations_1d.md for the 1D / 1x1 layers): TensorFlow: "batch_as_channels" everywhere (the
-    committed CPU numbers; "plain" was as fast or faster for k x k in SqueezeNext44 in two runs, equal on
-    ResNet-50's maps; for 1D kernels the four ways tie in training and "shifted" infers fastest; neither
-    switched without re-running the speed tables). JAX: "shifted" for 1D kernels (SC-SE's strip convs and
-    channel conv1d, ECA: +13% over no attention vs +23% batch-as-channels, +26% plain, banded +12%; the
-    afternoon run again cheapest or tied), "banded" for k x k (SCA: +77% vs plain +145%,
-    batch-as-channels +526%, shifted +6097%; CBAM: +18% vs plain +23%). PyTorch: "shifted" for 1D, "plain" for
-    k x k (JAX's earlier rule; not measured on PyTorch). Not yet measured on a GPU.
-    """
-    chosen = _active["formulation"]
-    if chosen != "auto":
-        return chosen
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return "batch_as_channels"
-    if min(kernel_size) == 1:
-        return "shifted"
-    return "banded" if backend == "jax" else "plain"
 
 
 def shifted_sum_conv(x, kernel):

@@ -14,8 +14,8 @@ from keras_scse.layers.base import (
     AttentionLayer,
     apply_channel_conv1d,
     apply_conv,
-    check_choice,
     channel_gate_conv1d,
+    check_choice,
     eca_kernel_size,
     mean_max,
 )

@@ -35,7 +35,7 @@ LAYER_CASES = [(name, {}) for name in attention_layers.names()] + [
 def layer_outputs():
     """Each attention layer on a fixed (2, 9, 11, 16) input, weights set to a fixed pseudo-random pattern, with
     its one-output convs computed each way (key: "name{options}|formulation")."""
-    from keras_scse.layers.base import FORMULATIONS, conv_formulation
+    from keras_scse.layers.formulation import FORMULATIONS, conv_formulation
 
     x = np.random.default_rng(0).normal(size=(2, 9, 11, 16)).astype("float32")
     out = {}

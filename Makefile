@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow bench peer ablation models-table fashion-mnist device-bundle clean
+.PHONY: demo test lint test-slow bench peer ablation models-table fashion-mnist device-bundle clean
 
 $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -26,6 +26,9 @@ demo: $(VENV)/.installed fashion-mnist
 
 test: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
 
 test-slow: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m slow

@@ -39,6 +39,7 @@ def tensorflow_reference(models):
     """The same script's layer outputs and MACs in this (TensorFlow) process."""
     sys.path.insert(0, os.path.dirname(ZOO))
     import backend_zoo
+
     from keras_scse import applications
 
     macs = {name: bench.count_flops(applications.get_model(name, input_shape=backend_zoo.SHAPE, classes=3))["macs"]

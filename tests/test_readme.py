@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import committed_seed_runs
+from helpers import committed_seed_runs
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import roundtrip
+from helpers import roundtrip
 
 from keras_scse import applications, bench
 from keras_scse.applications import SqueezeNext

@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import FORTY_EPOCH_RUN, committed_seed_runs
+from helpers import FORTY_EPOCH_RUN, committed_seed_runs
 
 from keras_scse.applications import SqueezeNext
 from keras_scse.applications import weights as W

@@ -130,10 +130,10 @@ def load_weights(model, args, keras_name, file_name, attention_names=(), **sourc
 
     With ``keras_name`` (a keras.applications constructor such as "ResNet50"), the weights go into the plain
     keras.applications model built with ``model``'s head and input (``args``) and ``source_options`` (e.g.
-    MobileNetV2's alpha), and are copied into ``model`` by ``transfer_weights``; every layer of ``model`` with weights must be covered
-    except ``attention_names``. "imagenet" goes through Keras' own cache and download; ``file_name`` is the
-    file Keras caches, named in the error when it cannot be fetched. A local file that does not load into the
-    plain model (e.g. a checkpoint of this very model) is loaded directly with ``model.load_weights``.
+    MobileNetV2's alpha), and are copied into ``model`` by ``transfer_weights``; every layer of ``model`` with
+    weights must be covered except ``attention_names``. "imagenet" goes through Keras' own cache and download;
+    ``file_name`` is the file Keras caches, named in the error when it cannot be fetched. A local file that does not
+    load into the plain model (e.g. a checkpoint of this very model) is loaded directly with ``model.load_weights``.
     Loads are strict: a file that does not match the model raises ``ValueError``.
     """
     weights = args.weights

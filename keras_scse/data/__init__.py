@@ -42,7 +42,8 @@ from keras_scse.data.sources import (
 )
 
 __all__ = [
-    "AUGMENTATIONS", "AUTOTUNE", "ArrayBatches", "PIPELINES", "FASHION_MNIST_CLASSES", "FASHION_MNIST_DIRS", "IMAGE_EXTENSIONS", "LOCAL_SOURCES",
+    "AUGMENTATIONS", "AUTOTUNE", "ArrayBatches", "PIPELINES", "FASHION_MNIST_CLASSES", "FASHION_MNIST_DIRS",
+    "IMAGE_EXTENSIONS", "LOCAL_SOURCES",
     "SPLITS", "DataInfo", "array_source", "augment_fn", "carve", "check_augment", "check_labels",
     "fashion_mnist_arrays", "fashion_mnist_dir", "finish", "folder_files", "folder_source", "folder_spec",
     "image_shape", "load", "preprocess", "progress", "read_idx", "tfds_source", "to_channels",

@@ -47,7 +47,7 @@ def flip_crop(batch, rng, flip):
         batch = np.where(mirrored[:, None, None, None], batch[:, :, ::-1], batch)
     padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     tops, lefts = rng.integers(0, 2 * pad + 1, n), rng.integers(0, 2 * pad + 1, n)
-    return np.stack([padded[i, t:t + h, l:l + w] for i, (t, l) in enumerate(zip(tops, lefts))])
+    return np.stack([padded[i, top:top + h, left:left + w] for i, (top, left) in enumerate(zip(tops, lefts))])
 
 
 class ArrayBatches(keras.utils.PyDataset):

@@ -40,7 +40,7 @@ def markdown(summary):
     def pct(value):
         return "" if value is None else f"{value:.2%}"
 
-    lines = [f"| variant | test accuracy (mean +- std) | per seed | params | MACs | train overhead | infer overhead |",
+    lines = ["| variant | test accuracy (mean +- std) | per seed | params | MACs | train overhead | infer overhead |",
              "|---|---:|---|---:|---:|---:|---:|"]
     for row in summary:
         spread = f" +- {row['std']:.2%}" if row["std"] is not None else ""

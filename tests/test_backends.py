@@ -89,7 +89,7 @@ def test_cli_models_costs_without_tensorflow(backend):
 def test_onnx_export_from_backend_matches_the_model_there(backend, tmp_path):
     pytest.importorskip("tf2onnx")
     script = ("import json, sys; from keras_scse import applications, export; "
-              "model = applications.SqueezeNext(blocks=(1, 1, 1, 1), width=0.25, attention='scse', classes=3, "
+              "model = applications.SqueezeNext(blocks=(1, 1, 1, 1), width=0.25, attention='separable_se', classes=3, "
               "input_shape=(32, 32, 3)); "
               "print(json.dumps(export.to_onnx(model, sys.argv[1])))")
     report = json.loads(run_backend(backend, "-c", script, str(tmp_path / "m.onnx")).stdout.strip().splitlines()[-1])

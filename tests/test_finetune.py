@@ -11,7 +11,7 @@ from keras_scse.applications import SqueezeNext
 from keras_scse.applications import weights as W
 from keras_scse.training.finetune import build_finetune_model, finetune
 
-TINY = dict(blocks=(1, 1, 1, 1), width=0.25, attention="scse")
+TINY = dict(blocks=(1, 1, 1, 1), width=0.25, attention="separable_se")
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ def delta_kernel(shape, index):
 
 
 ALL = [(name, {}) for name in L.names()] + [
-    ("scse", dict(spatial="axial")),
-    ("scse", dict(fusion="max")),
-    ("scse", dict(fusion="mul", squeeze="avgmax")),
-    ("scse", dict(spatial="axial", squeeze="avgmax", channel_kernel=5, spatial_kernel=3)),
+    ("separable_se", dict(spatial="axial")),
+    ("separable_se", dict(fusion="max")),
+    ("separable_se", dict(fusion="mul", squeeze="avgmax")),
+    ("separable_se", dict(spatial="axial", squeeze="avgmax", channel_kernel=5, spatial_kernel=3)),
     ("sca", dict(kernel_size=3, pool="avg", fusion="mean", spatial_branch=True, use_bn=True)),
 ]
 
@@ -56,8 +56,8 @@ def test_roundtrip_keras_file(name, kwargs, tmp_path):
 
 @pytest.mark.parametrize("name,kwargs,low,high", [
     ("se", {}, 0, 1), ("eca", {}, 0, 1), ("cbam", {}, 0, 1), ("sca", {}, 0, 1),
-    ("scse", dict(fusion="mul"), 0, 1), ("scse", dict(fusion="max"), 0, 1),
-    ("scse", {}, 0, 2), ("scse_concurrent", {}, 0, 2),
+    ("separable_se", dict(fusion="mul"), 0, 1), ("separable_se", dict(fusion="max"), 0, 1),
+    ("separable_se", {}, 0, 2), ("concurrent_se", {}, 0, 2),
 ])
 def test_gate_ranges(name, kwargs, low, high):
     """y / x is the total gate: in (0, 1) for a single sigmoid gate, (0, 2) for the added pair."""
@@ -134,17 +134,17 @@ def test_auto_formulation_per_backend(backend, strip, square, monkeypatch):
 
 
 @pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),
-                                          ("cbam", {}), ("scse_concurrent", {}), ("eca", {})])
+                                          ("cbam", {}), ("concurrent_se", {}), ("eca", {})])
 def test_layers_equal_their_definition_with_keras_conv_layers(name, kwargs, monkeypatch):
     """Random weights: each layer gives what it gives when its conv sublayers are called as Keras layers."""
-    from keras_scse.layers import base, baselines, sca, scse
+    from keras_scse.layers import base, baselines, sca, separable_se
 
     layer = L.get(name)(**kwargs)
     layer.build(X.shape)
     for w in layer.weights:
         w.assign(rng.normal(size=w.shape).astype("float32") * 0.3)
     fast = np.asarray(layer(X))
-    for module in (base, baselines, sca, scse):  # the conv sublayers' own call
+    for module in (base, baselines, sca, separable_se):  # the conv sublayers' own call
         monkeypatch.setattr(module, "apply_conv", lambda conv, x: conv(x), raising=False)
     monkeypatch.setattr(baselines, "apply_channel_conv1d", lambda conv, p: keras.ops.sigmoid(
         keras.ops.reshape(conv(keras.ops.expand_dims(p, -1)), (-1, 1, 1, p.shape[-1]))))
@@ -214,7 +214,7 @@ def test_eca_and_se_hand_computed():
     np.testing.assert_allclose(np.asarray(se(X)), 0.5 * X, rtol=1e-6)
 
 
-def test_cbam_and_scse_concurrent_hand_computed():
+def test_cbam_and_concurrent_se_hand_computed():
     cbam = L.CBAM(kernel_size=3)
     cbam.build(X.shape)
     set_all(cbam, 0.0)
@@ -257,9 +257,9 @@ def test_costs_and_adaptive_kernels():
 
 
 def test_registry_and_errors():
-    assert L.names() == ["cbam", "eca", "sca", "scse", "scse_concurrent", "se"]
-    assert L.get("SCSE") is L.SeparableSqueezeExcite
-    with pytest.raises(ValueError, match="Unknown attention 'nope'.*'scse'"):
+    assert L.names() == ["cbam", "concurrent_se", "eca", "sca", "se", "separable_se"]
+    assert L.get("Separable_SE") is L.SeparableSqueezeExcite
+    with pytest.raises(ValueError, match="Unknown attention 'nope'.*'separable_se'"):
         L.get("nope")
     assert L.make(None, "x") is None
     custom = L.make(lambda **kw: keras.layers.Identity(), "ignored")

@@ -48,9 +48,9 @@ def randomize(model, rng):
 @pytest.mark.parametrize("attention,size,stem", [
     (None, 32, "imagenet"),  # even size: TF 'same' pads the 7x7/2 stem and 3x3/2 pool asymmetrically
     (None, 33, "imagenet"),
-    ("scse", 32, "imagenet"),  # every SC-SE map <= 8 px: k_s = 3
-    ("scse", 33, "imagenet"),  # stage 1 map 9 px: k_s = 7 there
-    ("scse", 32, "cifar"),
+    ("separable_se", 32, "imagenet"),  # every SC-SE map <= 8 px: k_s = 3
+    ("separable_se", 33, "imagenet"),  # stage 1 map 9 px: k_s = 7 there
+    ("separable_se", 32, "cifar"),
 ])
 def test_logits_match_keras(attention, size, stem):
     rng = np.random.default_rng(0)
@@ -70,8 +70,8 @@ def test_logits_match_keras(attention, size, stem):
 
 @pytest.mark.parametrize("keras_kwargs,torch_kwargs", [
     (dict(width=0.25), dict(width=0.5)),  # shapes differ
-    (dict(attention="scse"), dict(attention=None)),  # Keras weights left over
-    (dict(attention=None), dict(attention="scse")),  # torch module without a Keras layer
+    (dict(attention="separable_se"), dict(attention=None)),  # Keras weights left over
+    (dict(attention=None), dict(attention="separable_se")),  # torch module without a Keras layer
 ])
 def test_copy_raises_on_mismatch(keras_kwargs, torch_kwargs):
     keras_model = SqueezeNext(**{**TINY, **keras_kwargs}, input_shape=(32, 32, 3), classes=5)

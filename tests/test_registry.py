@@ -127,7 +127,7 @@ def test_default_names_follow_the_attention_with_one_rule():
     assert common.default_name("SCA", "resnet", "50") == "scaresnet50"
     assert common.default_name(layers.SqueezeExcite, "mobilenetv2", "_1.00_224") == "semobilenetv2_1.00_224"
     assert common.default_name(lambda: layers.SqueezeExcite(), "resnet", "18") == "attentionresnet18"
-    assert common.default_name("scse", "squeezenext", "44", attended_family="net") == "scsenet44"
+    assert common.default_name("separable_se", "squeezenext", "44", attended_family="net") == "scsenet44"
     assert common.default_name(None, "squeezenext", "44", attended_family="net") == "squeezenext44"
 
 
@@ -157,7 +157,7 @@ def test_mobilenetv2_without_attention_is_named_as_keras_names_it():
 
 def test_renaming_keeps_layer_names_so_weights_still_load(tmp_path):
     """Only the Model's name follows the attention: a weights file saved under another model name loads."""
-    tiny = dict(blocks=(1, 1, 1, 1), width=0.25, attention="scse", input_shape=(32, 32, 1), classes=3)
+    tiny = dict(blocks=(1, 1, 1, 1), width=0.25, attention="separable_se", input_shape=(32, 32, 1), classes=3)
     old = applications.SqueezeNext(**tiny, name="squeezenext")  # the builder's default name before
     path = str(tmp_path / "old.weights.h5")
     old.save_weights(path)

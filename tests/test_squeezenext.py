@@ -64,7 +64,7 @@ def test_pooling_without_top(pooling, shape):
 @pytest.mark.parametrize("stem", ["imagenet", "cifar"])
 @pytest.mark.parametrize("shape", [(37, 53, 1), (28, 28, 3), (None, None, 3)])
 def test_odd_sizes_one_channel_dynamic(stem, shape):
-    model = SqueezeNext(**TINY, stem=stem, attention="scse", input_shape=shape, classes=7)
+    model = SqueezeNext(**TINY, stem=stem, attention="separable_se", input_shape=shape, classes=7)
     h, w = (shape[0] or 45, shape[1] or 31)
     y = np.asarray(model(np.random.rand(2, h, w, shape[2]).astype("float32")))
     assert y.shape == (2, 7)
@@ -131,10 +131,10 @@ def test_feature_extractor_strides(stem, levels):
 
 
 def test_weights_file_roundtrip(tmp_path):
-    model = SqueezeNext(**TINY, attention="scse", classes=3, input_shape=(32, 32, 1))
+    model = SqueezeNext(**TINY, attention="separable_se", classes=3, input_shape=(32, 32, 1))
     path = str(tmp_path / "w.weights.h5")
     model.save_weights(path)
-    again = SqueezeNext(**TINY, attention="scse", classes=3, input_shape=(32, 32, 1), weights=path)
+    again = SqueezeNext(**TINY, attention="separable_se", classes=3, input_shape=(32, 32, 1), weights=path)
     x = np.random.rand(2, 32, 32, 1).astype("float32")
     np.testing.assert_array_equal(np.asarray(model(x)), np.asarray(again(x)))
 
@@ -149,7 +149,7 @@ def test_keras_roundtrip_every_squeezenext_variant(name, tmp_path):
 
 def test_training_steps_lower_the_loss():
     """Loss as computed in training mode (batch statistics): inference-mode BN statistics lag in a few steps."""
-    model = SqueezeNext(**TINY, attention="scse", classes=2, input_shape=(32, 32, 1))
+    model = SqueezeNext(**TINY, attention="separable_se", classes=2, input_shape=(32, 32, 1))
     model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
     x = np.random.rand(16, 32, 32, 1).astype("float32")
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int32")

@@ -26,7 +26,7 @@ from keras_scse.tuning import driver, hypermodels  # noqa: E402
 TINY_SCSENET = {"blocks_stage1": 1, "blocks_stage2": 1, "blocks_stage3": 1, "blocks_stage4": 1, "width": 0.25,
                 "stem": "imagenet"}
 # A tiny search space: architecture pinned small, attention none/scse, optimiser and learning rate searched.
-TINY_OVERRIDES = {"attention": {"kind": "choice", "values": ["none", "scse"], "default": "none"}}
+TINY_OVERRIDES = {"attention": {"kind": "choice", "values": ["none", "separable_se"], "default": "none"}}
 
 
 def tiny_arrays(n=128, size=28, classes=3, seed=0):
@@ -80,7 +80,7 @@ def test_spaces_are_data_with_scsenet44_priors():
     kwargs = hm.model_kwargs(d)
     row = applications.squeezenext.VARIANTS["SCSENet44"]
     assert tuple(kwargs["blocks"]) == row["blocks"] and kwargs["width"] == row["width"]
-    assert kwargs["stem"] == "imagenet" and kwargs["attention"] == "scse"
+    assert kwargs["stem"] == "imagenet" and kwargs["attention"] == "separable_se"
     assert kwargs["attention_kwargs"] == {"spatial": "axial", "fusion": "mul", "channel_kernel": None,
                                           "spatial_kernel": None}  # SeparableSqueezeExcite's own defaults
     assert set(tuning.SCSENET_SPACE["attention"]["values"]) == set(layers.names()) | {"none"}
@@ -91,8 +91,8 @@ def test_spaces_are_data_with_scsenet44_priors():
                 assert spec["default"] in spec["values"], name
             if spec["kind"] in ("int", "float"):
                 assert spec["min"] <= spec["default"] <= spec["max"], name
-    assert "only when attention in ['scse']" in tuning.describe(tuning.SCSENET_SPACE)
-    # conditional: SC-SE options are inactive (absent) unless attention == "scse"
+    assert "only when attention in ['separable_se']" in tuning.describe(tuning.SCSENET_SPACE)
+    # conditional: SC-SE options are inactive (absent) unless attention == "separable_se"
     assert "scse_fusion" not in tuning.defaults(tuning.resolve_space(tuning.SCSENET_SPACE, fixed={"attention": "se"}))
     assert tuning.defaults(tuning.SCARESNET_SPACE)["sca_kernel_size"] == 7
     assert tuning.defaults(tuning.SCAMOBILENETV2_SPACE)["sca_kernel_size"] == 3
@@ -126,7 +126,7 @@ def test_scsenet_builds_every_attention_at_the_small_extreme(attention):
     hm = tuning.HyperSCSENet((28, 28, 1), 3)
     values = dict(tuning.defaults(hm.space), blocks_stage1=1, blocks_stage2=1, blocks_stage3=1, blocks_stage4=1,
                   width=0.5, stem="cifar", attention=attention, optimizer="adamw", lr_adamw=3e-4)
-    if attention == "scse":
+    if attention == "separable_se":
         values.update(scse_spatial="conv", scse_fusion="max", scse_channel_kernel=7, scse_spatial_kernel=3)
     else:
         values = {k: v for k, v in values.items() if not k.startswith("scse_")}
@@ -142,7 +142,7 @@ def test_scsenet_builds_the_large_extreme_with_fixed_hyperparameters():
     hm = tuning.HyperSCSENet((32, 32, 1), 10)
     hp = kt.HyperParameters()
     for name, value in dict(blocks_stage1=16, blocks_stage2=16, blocks_stage3=16, blocks_stage4=4, width=1.25,
-                            stem="imagenet", attention="scse", optimizer="sgd", lr_sgd=0.5).items():
+                            stem="imagenet", attention="separable_se", optimizer="sgd", lr_sgd=0.5).items():
         hp.Fixed(name, value)
     model = hm.build(hp)
     check_model(model, hm)

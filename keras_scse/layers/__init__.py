@@ -10,7 +10,7 @@ from keras_scse.layers.baselines import (
 from keras_scse.layers.formulation import AUTO_FORMULATION, FORMULATIONS, conv_formulation
 from keras_scse.layers.registry import REGISTRY, get, make, names, register
 from keras_scse.layers.sca import SpatialChannelAttention
-from keras_scse.layers.scse import SeparableSqueezeExcite
+from keras_scse.layers.separable_se import SeparableSqueezeExcite
 
 __all__ = [
     "AUTO_FORMULATION",

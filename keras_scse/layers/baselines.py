@@ -52,7 +52,7 @@ class SqueezeExcite(ChannelMLPAttention):
         return x * ops.sigmoid(self.channel_logits(ops.mean(x, axis=(1, 2))))
 
 
-@register("scse_concurrent")
+@register("concurrent_se", deprecated_names=["scse_concurrent"])
 @keras.saving.register_keras_serializable(package="keras_scse")
 class ConcurrentSE(ChannelMLPAttention):
     """Concurrent spatial and channel SE, scSE (Roy et al. 2018): y = x*cSE(x) + x*sSE(x).

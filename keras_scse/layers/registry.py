@@ -2,24 +2,43 @@
 
 ``get(name_or_factory)`` resolves a registered name, a layer class, or any callable that returns a Keras
 layer; ``make(...)`` builds one instance. ``register(name)`` is the decorator that adds a layer class.
+
+One name per design: "separable_se" is SC-SE (Shahadat et al.), "concurrent_se" is scSE (Roy et al.). Their
+earlier names, "scse" and "scse_concurrent", differed by one letter's case from each other's papers (and
+"scse" from the package's name); they still resolve, with a DeprecationWarning.
 """
+
+import warnings
 
 import keras
 
 REGISTRY = {}
+DEPRECATED_NAMES = {}  # old name -> registered name
 
 
-def register(name):
-    """Class decorator: make the layer available as ``attention=name`` (case-insensitive)."""
+def register(name, deprecated_names=()):
+    """Class decorator: make the layer available as ``attention=name`` (case-insensitive); ``deprecated_names``
+    still resolve to it, with a warning."""
 
     def add(cls):
         key = name.lower()
         if key in REGISTRY and REGISTRY[key] is not cls:
             raise ValueError(f"Attention name {name!r} is already registered to {REGISTRY[key].__name__}.")
         REGISTRY[key] = cls
+        DEPRECATED_NAMES.update({old.lower(): key for old in deprecated_names})
         return cls
 
     return add
+
+
+def canonical(name):
+    """The registered name for ``name`` (case-insensitive); a deprecated name is translated, with a warning."""
+    key = name.lower()
+    if key in DEPRECATED_NAMES:
+        warnings.warn(f"attention={name!r} is deprecated: it is {DEPRECATED_NAMES[key]!r} (the same layer).",
+                      DeprecationWarning, stacklevel=4)
+        return DEPRECATED_NAMES[key]
+    return key
 
 
 def names():
@@ -31,8 +50,9 @@ def get(attention):
     """Resolve a registered name (case-insensitive) or pass a callable through."""
     if callable(attention):
         return attention
-    if isinstance(attention, str) and attention.lower() in REGISTRY:
-        return REGISTRY[attention.lower()]
+    key = canonical(attention) if isinstance(attention, str) else None
+    if key in REGISTRY:
+        return REGISTRY[key]
     raise ValueError(
         f"Unknown attention {attention!r}. Use one of {names()}, None, or a callable that returns a Keras layer."
     )

@@ -52,9 +52,9 @@ OPTIMIZER_SPACE = {
 
 # HyperSCSENet: SqueezeNext layout x attention. Defaults = SCSENet44 (blocks 14/14/12/2, width 0.75, ImageNet
 # stem, SC-SE with its default options). "none" = plain SqueezeNext. SC-SE options only exist when
-# attention == "scse"; kernel 0 means the layer's own rule (channel: ECA's adaptive k; spatial: 7, or 3 on
+# attention == "separable_se"; kernel 0 means the layer's own rule (channel: ECA's adaptive k; spatial: 7, or 3 on
 # maps <= 8 px).
-_SCSE = ("attention", ["scse"])
+_SCSE = ("attention", ["separable_se"])
 SCSENET_SPACE = {
     "blocks_stage1": {"kind": "int", "min": 1, "max": 16, "default": 14},
     "blocks_stage2": {"kind": "int", "min": 1, "max": 16, "default": 14},
@@ -62,7 +62,7 @@ SCSENET_SPACE = {
     "blocks_stage4": {"kind": "int", "min": 1, "max": 4, "default": 2},
     "width": {"kind": "choice", "values": [0.5, 0.75, 1.0, 1.25], "default": 0.75},
     "stem": {"kind": "choice", "values": ["imagenet", "cifar"], "default": "imagenet"},
-    "attention": {"kind": "choice", "values": attention_layers.names() + ["none"], "default": "scse"},
+    "attention": {"kind": "choice", "values": attention_layers.names() + ["none"], "default": "separable_se"},
     "scse_spatial": {"kind": "choice", "values": ["conv", "axial"], "default": "axial", "when": _SCSE},
     "scse_fusion": {"kind": "choice", "values": ["add", "max", "mul"], "default": "mul", "when": _SCSE},
     "scse_channel_kernel": {"kind": "choice", "values": [0, 3, 5, 7], "default": 0, "when": _SCSE},
@@ -345,7 +345,7 @@ class HyperSCSENet(SCSEHyperModel):
         stem: {imagenet, cifar} (default imagenet)           stride-4 7x7+pool stem, or stride-1 3x3 stem
         attention: registered layers + "none" (default scse) attention in every unit ("none": SqueezeNext)
         scse_spatial: {conv, axial}          (default axial) \\
-        scse_fusion: {add, max, mul}         (default mul)    | only when attention == "scse"
+        scse_fusion: {add, max, mul}         (default mul)    | only when attention == "separable_se"
         scse_channel_kernel: {0, 3, 5, 7}    (default 0)      | 0 = the layer's rule (ECA k / 7, 3 on <= 8 px)
         scse_spatial_kernel: {0, 3, 5, 7}    (default 0)     /
         optimizer: {sgd, adamw} (default sgd); lr_sgd 0.01..0.5 log (0.1) | lr_adamw 3e-4..1e-2 log (2e-3)
@@ -361,7 +361,7 @@ class HyperSCSENet(SCSEHyperModel):
         blocks = [int(values[f"blocks_stage{i}"]) for i in range(1, 5)]
         attention = None if values["attention"] == "none" else values["attention"]
         kwargs = {"blocks": blocks, "width": float(values["width"]), "stem": values["stem"], "attention": attention}
-        if attention == "scse":
+        if attention == "separable_se":
             kwargs["attention_kwargs"] = {
                 "spatial": values["scse_spatial"], "fusion": values["scse_fusion"],
                 "channel_kernel": int(values["scse_channel_kernel"]) or None,

@@ -27,7 +27,7 @@ import keras  # noqa: E402
 
 SHAPE = (64, 64, 3)
 LAYER_CASES = [(name, {}) for name in attention_layers.names()] + [
-    ("scse", dict(spatial="conv", fusion="add")),
+    ("separable_se", dict(spatial="conv", fusion="add")),
     ("sca", dict(kernel_size=3, fusion="mean", spatial_branch=True, use_bn=True)),
 ]
 

@@ -26,7 +26,7 @@ FUSIONS = ("add", "max", "mul")
 SQUEEZES = ("conv", "avgmax")
 
 
-@register("scse")
+@register("separable_se", deprecated_names=["scse"])
 @keras.saving.register_keras_serializable(package="keras_scse")
 class SeparableSqueezeExcite(AttentionLayer):
     """Separable squeeze-and-excitation (SC-SE) on a (B, H, W, C) map. Reconstruction, see module docstring.
@@ -55,6 +55,8 @@ class SeparableSqueezeExcite(AttentionLayer):
         squeeze: "conv" (default) or "avgmax".
         residual_gate: start as an exact identity (see ``AttentionLayer``).
     """
+
+    model_prefix = "scse"  # models with this layer are named as the paper names them: SC-SENet ("scsenet44")
 
     def __init__(self, spatial="axial", fusion="mul", channel_kernel=None, spatial_kernel=None,
                  squeeze="conv", **kwargs):

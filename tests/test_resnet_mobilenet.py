@@ -199,7 +199,7 @@ IMAGENET_SCRIPT = textwrap.dedent("""
         SCAResNet18(weights="imagenet")
         sys.exit("no error for ResNet18")
     except ValueError as err:
-        assert "no ImageNet weights" in str(err), err
+        assert "one of [] (pretrained SCAResNet18)" in str(err), err
     kwargs = dict(weights="imagenet", include_top=False, input_shape=(96, 96, 3))
     name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
     cached = os.path.join(os.environ["KERAS_HOME"], "models", name)

@@ -11,7 +11,7 @@ from helpers import FORTY_EPOCH_RUN, committed_seed_runs
 from keras_scse.applications import SqueezeNext
 from keras_scse.applications import weights as W
 
-TINY = dict(blocks=(1, 1, 1, 1), width=0.25, attention="scse", variant="Tiny")
+TINY = dict(blocks=(1, 1, 1, 1), width=0.25, attention="separable_se", variant="Tiny")
 
 
 @pytest.fixture
@@ -190,8 +190,9 @@ def test_one_registry_lists_keras_applications_weights_too():
     card = applications.model_card("SCAResNet50/imagenet")
     assert card["source"] == "keras.applications.ResNet50" and card["classes"] == 1000 and "MIT" in card["license"]
     assert applications.model_card("SCSENet44/fashion_mnist")["source"] == "keras_scse"
-    with pytest.raises(ValueError, match="come from keras.applications.ResNet50"):
-        weights_lib.resolve("SCAResNet50", "imagenet")  # loaded by transfer, never as a keras_scse file
+    assert weights_lib.resolve("SCAResNet50", "imagenet").source == "keras.applications.ResNet50"  # transfer's
+    with pytest.raises(ValueError, match=r"one of \['imagenet'\] \(pretrained SCAResNet50\)"):
+        weights_lib.resolve("SCAResNet50", "fashion_mnist")  # the one message, for every family
 
 
 def test_pretrained_scsenet44_loads_at_other_input_sizes():

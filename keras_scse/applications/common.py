@@ -34,14 +34,16 @@ class ApplicationArgs:
 
 
 def attention_prefix(attention):
-    """The name an attention gives a model: its registered name (a registered layer class passed as a factory
-    counts as its name), a layer class's own name, else "attention" (e.g. a lambda)."""
-    if isinstance(attention, str):
-        return attention.lower()
-    registered = sorted(key for key, factory in attention_layers.REGISTRY.items() if factory is attention)
+    """The name an attention gives a model: the layer's ``model_prefix`` (SC-SE's "scse", from the paper's
+    SC-SENet), else its registered name (a name or a registered class), a layer class's own name, else
+    "attention" (e.g. a lambda)."""
+    factory = attention_layers.get(attention)
+    if getattr(factory, "model_prefix", None):
+        return factory.model_prefix
+    registered = sorted(key for key, candidate in attention_layers.REGISTRY.items() if candidate is factory)
     if registered:
         return registered[0]
-    return attention.__name__.lower() if isinstance(attention, type) else "attention"
+    return factory.__name__.lower() if isinstance(factory, type) else "attention"
 
 
 def default_name(attention, family, size="", attended_family=None):
@@ -59,19 +61,15 @@ def default_name(attention, family, size="", attended_family=None):
     return f"{attention_prefix(attention)}{attended_family or family}{size}"
 
 
-def validate_arguments(model_name, args, registered_weights=True):
-    """Check arguments before building anything; return the weights entry (or None).
-
-    ``registered_weights``: ``args.weights`` names a keras_scse checkpoint (``weights.PRETRAINED``) or a file
-    of this model; False where keras.applications' weights are transferred instead (``transfer``).
-    """
+def validate_arguments(model_name, args):
+    """Check arguments before building anything; return the weights entry (``weights.resolve``) or None."""
     if keras.config.image_data_format() != "channels_last":
         raise ValueError(
             f"{model_name} supports only the channels_last data format; the Keras config says "
             f"{keras.config.image_data_format()!r}. Call keras.config.set_image_data_format('channels_last')."
         )
     weights, include_top, classes = args.weights, args.include_top, args.classes
-    entry = weights_lib.resolve(model_name, weights) if registered_weights else None
+    entry = weights_lib.resolve(model_name, weights)
     if entry is not None and entry.classes is not None and include_top and classes != entry.classes:
         raise ValueError(
             f"If using `weights={weights!r}` with `include_top=True`, `classes` should be {entry.classes} "
@@ -125,11 +123,8 @@ def attend(x, attention, attention_kwargs, name):
     return x if layer is None else layer(x)
 
 
-def finish(img_input, x, args, name, entry=None, twin=None):
-    """Head (or pooling), model, registered weights: the tail of every constructor.
-
-    ``twin(include_top, classes, input_shape)`` rebuilds the same architecture for a registered checkpoint.
-    """
+def finish(img_input, x, args, name, entry=None):
+    """Head (or pooling), model, a keras_scse checkpoint's weights: the tail of every constructor."""
     if args.include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
@@ -139,6 +134,6 @@ def finish(img_input, x, args, name, entry=None, twin=None):
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     inputs = keras.utils.get_source_inputs(args.input_tensor) if args.input_tensor is not None else img_input
     model = keras.Model(inputs, x, name=name)
-    if entry is not None:
-        weights_lib.load_into(model, entry, twin)
+    if entry is not None and entry.source == "keras_scse":
+        weights_lib.load_into(model, entry)
     return model

@@ -85,7 +85,8 @@ def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, atte
     return x, None
 
 
-def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start=None, name=None, **kwargs):
+def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start=None, name=None,
+                variant="SCAMobileNetV2", **kwargs):
     """MobileNetV2 (keras.applications' structure and names) with optional attention.
 
     Args:
@@ -97,6 +98,7 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
             plain MobileNetV2's exact function; None means True when ``weights`` is set. A checkpoint of this
             model itself must be loaded with the identity_start it was built with.
+        variant: the registry name whose weights ``weights`` names (the family's one row, whatever the attention).
         name: the model's name; None: ``common.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
             without attention, prefixed with the attention's name otherwise ("scamobilenetv2_1.00_224").
         **kwargs: keras.applications.MobileNetV2's arguments (``common.ApplicationArgs``); channels_last,
@@ -106,8 +108,7 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
     args = common.ApplicationArgs.of("MobileNetV2", kwargs)
-    model_name = name or common.default_name(attention, "mobilenetv2")  # for messages; the size comes later
-    transfer.check_weights(model_name, args, "MobileNetV2")
+    common.validate_arguments(variant, args)
     if isinstance(args.weights, str) and args.weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
         raise ValueError(
             f"If imagenet weights are being loaded, alpha must be one of {list(IMAGENET_ALPHAS)}. "
@@ -115,7 +116,6 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         )
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
                                                   args.weights is not None, SCA_KERNEL_SIZE)
-    common.validate_arguments(model_name, args, registered_weights=False)
     img_input = common.make_input(args, 224, 32)
     x, attention_names = mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs)
     rows, cols = img_input.shape[1:3]
@@ -150,8 +150,8 @@ VARIANTS = {
     "SCAMobileNetV2": dict(attention="sca"),
 }
 IMAGENET_LICENSE = "Apache-2.0 (TensorFlow models, as keras.applications ships them)"
-weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applications_entry(
-    variant, "MobileNetV2", IMAGENET_LICENSE) for variant in VARIANTS})
+weights_lib.register_weights(*(weights_lib.keras_applications_entry(variant, "MobileNetV2", IMAGENET_LICENSE)
+                               for variant in VARIANTS))
 
 
 # The named constructor: keras.applications.MobileNetV2's signature (input_shape and alpha first), the variant's

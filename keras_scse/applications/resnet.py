@@ -67,7 +67,7 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
 
 
 def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, identity_start=None, name=None,
-           keras_name=None, **kwargs):
+           keras_name=None, variant=None, **kwargs):
     """Generic ResNet v1 builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
     Args:
@@ -81,6 +81,8 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
             (ResNet50/101/152 with ``weights`` set), False otherwise (ResNet18/34 load only their own checkpoints).
         name: the model's name; None: ``common.default_name`` for the depth, e.g. "resnet50" (keras.applications'
             name) without attention, "scaresnet50" with SCA, "seresnet50" with SE.
+        variant: the registry name whose weights ``weights`` names, e.g. "SCAResNet50" (default: the SCA variant
+            of ``keras_name``, whose ImageNet weights fit any attention; else ``name``).
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
         **kwargs: keras.applications.ResNet50's arguments (``common.ApplicationArgs``); channels_last, inputs
@@ -92,11 +94,10 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
         raise ValueError(f"`block` must be one of {list(BLOCKS)}. Received: block={block!r}")
     name = name or common.default_name(attention, "resnet", str(depth(blocks, block)))
     args = common.ApplicationArgs.of("ResNet", kwargs)
-    transfer.check_weights(name, args, keras_name)
-    pretrained = args.weights is not None and keras_name is not None  # weights come from a plain keras model
+    entry = common.validate_arguments(variant or (f"SCA{keras_name}" if keras_name else name), args)
+    pretrained = entry is not None and keras_name is not None  # weights come from a plain keras model
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
                                                   pretrained, SCA_KERNEL_SIZE)
-    common.validate_arguments(name, args, registered_weights=False)
     img_input = common.make_input(args, 224, 32)
     x = resnet_stem(img_input)
     block_fn = bottleneck_block if block == "bottleneck" else basic_block
@@ -141,8 +142,8 @@ VARIANTS = {
     "SCAResNet152": dict(blocks=(3, 8, 36, 3), attention="sca", keras_name="ResNet152"),
 }
 IMAGENET_LICENSE = "MIT (Kaiming He's ResNet release, as keras.applications ships it)"
-weights_lib.PRETRAINED.update({(variant, "imagenet"): weights_lib.keras_applications_entry(
-    variant, row["keras_name"], IMAGENET_LICENSE) for variant, row in VARIANTS.items() if "keras_name" in row})
+weights_lib.register_weights(*(weights_lib.keras_applications_entry(variant, row["keras_name"], IMAGENET_LICENSE)
+                               for variant, row in VARIANTS.items() if "keras_name" in row))
 
 
 # The named constructors: keras.applications.ResNet50's signature, the variant's row, the family's options on
@@ -168,7 +169,7 @@ def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=N
     """
     return ResNet(**{**VARIANTS["SCAResNet18"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant="SCAResNet18")
 
 
 @register_model
@@ -190,7 +191,7 @@ def SCAResNet34(include_top=True, weights=None, input_tensor=None, input_shape=N
     """
     return ResNet(**{**VARIANTS["SCAResNet34"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant="SCAResNet34")
 
 
 @register_model
@@ -215,7 +216,7 @@ def SCAResNet50(include_top=True, weights=None, input_tensor=None, input_shape=N
     """
     return ResNet(**{**VARIANTS["SCAResNet50"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant="SCAResNet50")
 
 
 @register_model
@@ -240,7 +241,7 @@ def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=
     """
     return ResNet(**{**VARIANTS["SCAResNet101"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant="SCAResNet101")
 
 
 @register_model
@@ -265,4 +266,4 @@ def SCAResNet152(include_top=True, weights=None, input_tensor=None, input_shape=
     """
     return ResNet(**{**VARIANTS["SCAResNet152"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name)
+                  classifier_activation=classifier_activation, name=name, variant="SCAResNet152")

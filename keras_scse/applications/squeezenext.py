@@ -4,7 +4,6 @@ Block and layout follow the official Caffe definitions as ported by osmr/imgclsm
 before BN there, and so here, so that parameter counts match: 1.0-SqNxt-23 = 724,056 trainable).
 """
 
-import functools
 
 import keras
 
@@ -103,10 +102,7 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             x = squeezenext_unit(x, int(channels * width), strides, attention, attention_kwargs,
                                  f"stage{stage}_unit{unit}", zero_init_last)
     x = conv_bn_relu(x, int(FINAL_CHANNELS * width), 1, 1, "final")
-    twin = functools.partial(SqueezeNext, blocks, width, stem, attention, attention_kwargs,
-                             classifier_activation=args.classifier_activation, default_size=default_size,
-                             zero_init_last=zero_init_last)
-    return common.finish(img_input, x, args, name, entry, twin)
+    return common.finish(img_input, x, args, name, entry)
 
 
 def preprocess_input(x):
@@ -139,9 +135,31 @@ VARIANTS = {
     "SqueezeNext23": dict(blocks=(6, 6, 8, 1)),
     "SqueezeNext23v5": dict(blocks=LAYOUT_23V5),
     "SqueezeNext44": dict(LAYOUT_44),
-    "SCSENet23": dict(blocks=(6, 6, 8, 1), attention="scse"),
-    "SCSENet44": dict(LAYOUT_44, attention="scse"),
+    "SCSENet23": dict(blocks=(6, 6, 8, 1), attention="separable_se"),
+    "SCSENet44": dict(LAYOUT_44, attention="separable_se"),
 }
+
+# The checkpoints, each from a committed training run: benchmarks/results/<run>/ holds its log and metrics, and
+# benchmarks/package_weights.py printed the values below.
+weights_lib.register_weights(weights_lib.WeightsEntry(
+    model="SCSENet44", name="fashion_mnist", file_name="scsenet44_fashion_mnist.weights.h5",
+    sha256="d1541270932f1d285fd8b7ec9402689058b51796c25a5a76d043fa5d47e808b4", classes=10,
+    input_shape=(32, 32, 1), dataset="Fashion-MNIST (Debian dataset-fashion-mnist), resized to 32x32",
+    accuracy=0.9238, license="Apache-2.0 (weights); Fashion-MNIST is MIT-licensed",
+    metrics={"best_val_accuracy": 0.9257, "test_accuracy_per_seed": {"0": 0.9238, "1": 0.92},
+             "mean_test_accuracy": 0.9219, "params": 581282},
+    # SC-SE's defaults, with the spatial kernel that "auto" chose for the <= 8 px maps of a 32 px input
+    # pinned, so that the weights load at any input size
+    attention_kwargs={"spatial": "axial", "fusion": "mul", "spatial_kernel": 3},
+    class_names=("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                 "ankle boot"),
+    recipe="sgd: SGD + Nesterov 0.9, lr 0.2 at batch 256 (1 warm-up epoch, cosine over 40 epochs), weight "
+           "decay 5e-4, label smoothing 0.1, flip + padded crop; 54,000 train / 6,000 validation (seed 0), "
+           "best validation epoch; seed 0 of the two seeds trained (named when it alone had finished)",
+    command="keras-scse train --model SCSENet44 --dataset fashion_mnist --image-size 32 --epochs 40 "
+            "--batch-size 256 --seed 0  (benchmarks/train_fashion_mnist_cpu.sh)",
+    results="benchmarks/results/scsenet44_fashion_mnist_40ep",
+))
 
 
 # The named constructors: keras.applications' signature, the variant's row, the family's options on top.
@@ -223,7 +241,7 @@ def SCSENet23(include_top=True, weights=None, input_tensor=None, input_shape=Non
             ``name`` None: "scsenet23"; "squeezenext23" with attention=None.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
             pretrained SC-SENet-23 weights exist) or the path to a ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("scse"; None for
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("separable_se"; None for
             the plain SqueezeNext-23), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks,
             default_size, zero_init_last.
     """
@@ -251,7 +269,7 @@ def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=Non
             no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes; other
             channel counts and sizes load too, ``include_top=False`` for a new head), or the path to a
             ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("scse"; None for
+        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("separable_se"; None for
             SqueezeNext-44), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks, default_size,
             zero_init_last.
     """

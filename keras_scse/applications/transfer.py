@@ -13,11 +13,6 @@ import keras
 
 from keras_scse import layers as attention_layers
 
-WEIGHTS_ERROR = (
-    "The `weights` argument should be either `None` (random initialization), 'imagenet' (pre-training on "
-    "ImageNet), or the path to the weights file to be loaded."
-)
-
 
 def transfer_weights(source_model, target_model, strict=True):
     """Copy the weights of every layer whose name and weight shapes match from ``source_model``.
@@ -73,29 +68,6 @@ def keras_home():
         return os.environ["KERAS_HOME"]
     base = os.path.expanduser("~")
     return os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
-
-
-def check_weights(model_name, args, keras_name):
-    """keras.applications' first checks of ``args.weights``, plus: no ImageNet weights for models
-    keras.applications lacks."""
-    weights, include_top, classes = args.weights, args.include_top, args.classes
-    if weights is None:
-        return
-    if isinstance(weights, str) and weights == "imagenet":
-        if keras_name is None:
-            raise ValueError(
-                f"{model_name} has no ImageNet weights (keras.applications has no such model). Use "
-                "weights=None, or the path to a weights file saved from this model."
-            )
-        if include_top and classes != 1000:
-            raise ValueError(
-                "If using `weights='imagenet'` with `include_top=True`, `classes` should be 1000. "
-                f"Received: classes={classes}. Use include_top=False for a new head."
-            )
-        return
-    if isinstance(weights, (str, os.PathLike)) and os.path.exists(weights):
-        return
-    raise ValueError(f"{WEIGHTS_ERROR} Received: weights={weights!r}")
 
 
 def attention_options(attention, attention_kwargs, identity_start, pretrained, sca_kernel_size):

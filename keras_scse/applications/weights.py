@@ -1,19 +1,25 @@
-"""Pretrained weights: one registry (``PRETRAINED``) in the style of keras.applications' hash tables / timm's
-pretrained_cfg, for keras_scse's own checkpoints and for the keras.applications weights the ResNet and
-MobileNetV2 families transfer by layer name (``source``: "keras_scse" or "keras.applications.<Model>"; those
-load through ``transfer``, their file and hash are Keras' own).
+"""Pretrained weights: one registry, one validator, one loader.
+
+Each family module declares its checkpoints next to its variant rows with ``register_weights`` (keras-hub's
+``register_presets``): keras_scse's own checkpoints (``source="keras_scse"``) and the keras.applications ImageNet
+weights that the ResNet and MobileNetV2 families transfer by layer name (``source="keras.applications.<Model>"``;
+their file and hash are Keras' own and ``transfer`` reads them).
 
 ``weights`` may be None (random init), a registered name (e.g. "fashion_mnist", "imagenet"), or the path to a
-``.weights.h5`` file saved from the same architecture.
+weights file; ``resolve`` checks it and names every allowed value when it is none of these.
 
-A registered file is looked for in this order: packaged with keras_scse (``keras_scse/weights_data``), the
-Keras cache (``$KERAS_HOME/models``), then downloaded by ``keras.utils.get_file`` from its URL. Its sha256
-is checked before loading, so a truncated or altered file is refused with the file name and both hashes.
+A registered keras_scse file is looked for in this order: packaged with keras_scse (``keras_scse/weights_data``),
+the Keras cache (``$KERAS_HOME/models``), then downloaded by ``keras.utils.get_file`` from its URL. Its sha256
+is checked before loading, so a truncated or altered file is refused with the file name and both hashes. It is
+loaded into the model itself (``load_into``); only the first conv is adapted when the model takes another
+channel count than the checkpoint, as timm adapts a first conv.
 """
 
 import dataclasses
 import hashlib
 import os
+import re
+import warnings
 
 import numpy as np
 
@@ -41,35 +47,23 @@ class WeightsEntry:
     command: str = ""
     results: str = ""  # the committed folder with the run's log, history and metrics
     source: str = "keras_scse"  # or "keras.applications.<Model>": loaded by transfer.load_weights
+    first_conv: str = "stem_conv"  # the layer adapted to another input channel count
 
     def card(self):
         """The model card as a dict: what the weights are, how they were made, how well they do."""
         return {key: value for key, value in dataclasses.asdict(self).items() if key not in ("path", "sha256")}
 
 
-PRETRAINED = {
-    # Each entry comes from a committed training run: benchmarks/results/<run>/ holds its log and metrics, and
-    # benchmarks/package_weights.py printed the values below.
-    ("SCSENet44", "fashion_mnist"): WeightsEntry(
-        model="SCSENet44", name="fashion_mnist", file_name="scsenet44_fashion_mnist.weights.h5",
-        sha256="d1541270932f1d285fd8b7ec9402689058b51796c25a5a76d043fa5d47e808b4", classes=10,
-        input_shape=(32, 32, 1), dataset="Fashion-MNIST (Debian dataset-fashion-mnist), resized to 32x32",
-        accuracy=0.9238, license="Apache-2.0 (weights); Fashion-MNIST is MIT-licensed",
-        metrics={"best_val_accuracy": 0.9257, "test_accuracy_per_seed": {"0": 0.9238, "1": 0.92},
-                 "mean_test_accuracy": 0.9219, "params": 581282},
-        # SC-SE's defaults, with the spatial kernel that "auto" chose for the <= 8 px maps of a 32 px input
-        # pinned, so that the weights load at any input size
-        attention_kwargs={"spatial": "axial", "fusion": "mul", "spatial_kernel": 3},
-        class_names=("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
-                     "ankle boot"),
-        recipe="sgd: SGD + Nesterov 0.9, lr 0.2 at batch 256 (1 warm-up epoch, cosine over 40 epochs), weight "
-               "decay 5e-4, label smoothing 0.1, flip + padded crop; 54,000 train / 6,000 validation (seed 0), "
-               "best validation epoch; seed 0 of the two seeds trained (named when it alone had finished)",
-        command="keras-scse train --model SCSENet44 --dataset fashion_mnist --image-size 32 --epochs 40 "
-                "--batch-size 256 --seed 0  (benchmarks/train_fashion_mnist_cpu.sh)",
-        results="benchmarks/results/scsenet44_fashion_mnist_40ep",
-    ),
-}
+PRETRAINED = {}  # (model, name) -> WeightsEntry, filled by the family modules through register_weights
+
+
+def register_weights(*entries):
+    """Add checkpoints to the registry; a second, different entry under the same (model, name) is an error."""
+    for entry in entries:
+        key = (entry.model, entry.name)
+        if PRETRAINED.get(key, entry) != entry:
+            raise ValueError(f"Weights {entry.model}/{entry.name} are already registered differently.")
+        PRETRAINED[key] = entry
 
 
 def keras_applications_entry(model, keras_name, license, **card):
@@ -84,21 +78,13 @@ def keras_applications_entry(model, keras_name, license, **card):
         command=f"keras_scse.applications.{model}(weights='imagenet')", **card)
 
 
-def available(model_name=None):
-    """Registered pretrained weights, as {(model, name): entry}, optionally for one model."""
-    return {k: v for k, v in PRETRAINED.items() if model_name is None or k[0] == model_name}
-
-
 def resolve(model_name, weights):
-    """None, or the WeightsEntry to load; raises ValueError for anything else."""
+    """None, or the WeightsEntry that ``weights`` names for ``model_name`` (registered, or a local file); the
+    one error message for anything else, with every allowed value."""
     if weights is None:
         return None
     if isinstance(weights, str) and (model_name, weights) in PRETRAINED:
-        entry = PRETRAINED[(model_name, weights)]
-        if entry.source != "keras_scse":
-            raise ValueError(f"{model_name} weights {weights!r} come from {entry.source} (transfer.load_weights), "
-                             "not from a keras_scse checkpoint.")
-        return entry
+        return PRETRAINED[(model_name, weights)]
     if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         return WeightsEntry(model=model_name, name="local", file_name=os.path.basename(weights), sha256=None,
                             classes=None, input_shape=(None, None, None), path=os.fspath(weights))
@@ -192,29 +178,58 @@ def adapt_input_channels(kernel, shape, layer_name):
     return repeated / dst
 
 
-def load_into(model, entry, twin):
-    """Load ``entry`` into ``model``.
+def load_into(model, entry):
+    """Load a keras_scse checkpoint into ``model`` in place.
 
-    A user's local file must hold this exact model's weights. A registered checkpoint is loaded into
-    ``twin(...)`` (the same architecture with the checkpoint's head and channels), then copied layer by layer,
-    adapting the first conv to the model's input channels; with include_top=False the head is left out.
+    A user's local file must hold this exact model's weights. A registered checkpoint may differ from the model
+    in two ways: no head (include_top=False; the file's head is not read) and another input channel count (its
+    first conv is adapted, ``adapt_input_channels``). Anything else that does not fit is an error.
     """
     if entry.path is not None:
         _load_file(model, entry.path)
         return model
-    # The checkpoint's own input shape: size-dependent defaults (SC-SE's spatial kernel) must match it.
-    source = twin(include_top=True, classes=entry.classes, input_shape=tuple(entry.input_shape))
-    _load_file(source, locate(entry))
-    for layer in model.layers:
-        if layer.weights:
-            values = source.get_layer(layer.name).get_weights()
-            layer.set_weights([adapt_input_channels(v, w.shape, layer.name) for v, w in zip(values, layer.weights)])
+    path = locate(entry)
+    first = model.get_layer(entry.first_conv)
+    adapt = tuple(first.kernel.shape) != _checkpoint_kernel(path, model, first).shape
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _load_file(model, path, skip_mismatch=True)
+    # Keras warns (it does not raise) about what skip_mismatch left out: only the first conv may be
+    not_loaded = [str(w.message) for w in caught if "could not be loaded" in str(w.message)]
+    skipped = sum(int(re.search(r"A total of (\d+)", message).group(1)) for message in not_loaded)
+    if skipped != int(adapt):
+        raise ValueError(f"The {entry.model} weights {entry.name!r} do not fit {model.name!r}: "
+                         f"{' '.join(not_loaded[0].split()[:40]) if not_loaded else 'nothing was skipped'}. Build "
+                         "the model with the checkpoint's architecture options, or use weights=None.")
+    if adapt:
+        kernel = adapt_input_channels(_checkpoint_kernel(path, model, first), first.kernel.shape, first.name)
+        first.set_weights([kernel, *_checkpoint_vars(path, model, first)[1:]])
     return model
 
 
-def _load_file(model, path):
+def _checkpoint_vars(path, model, layer):
+    """The arrays a Keras ``.weights.h5`` file holds for ``layer`` of ``model``: Keras stores a functional
+    model's layers by class, in order ("layers/conv2d", "layers/conv2d_1", ...), not by their names."""
+    import h5py
+
+    same_class = [other for other in model.layers if type(other) is type(layer)]
+    snake = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", type(layer).__name__)  # Keras' to_snake_case
+    snake = re.sub("([a-z])([A-Z])", r"\1_\2", snake).lower()
+    index = same_class.index(layer)
+    group = f"layers/{snake}" + (f"_{index}" if index else "") + "/vars"
+    with h5py.File(path, "r") as f:
+        if group not in f:
+            raise ValueError(f"{path} has no weights for layer {layer.name!r} (looked for {group!r}).")
+        return [np.asarray(f[group][str(i)]) for i in range(len(f[group]))]
+
+
+def _checkpoint_kernel(path, model, layer):
+    return _checkpoint_vars(path, model, layer)[0]
+
+
+def _load_file(model, path, skip_mismatch=False):
     try:
-        model.load_weights(path)
+        model.load_weights(path, skip_mismatch=skip_mismatch)
     except (OSError, ValueError) as e:
         raise ValueError(
             f"Cannot load weights from {path}: {str(e).splitlines()[0]} The file may be truncated or corrupt, or "

@@ -59,7 +59,10 @@ def test_logits_match_keras(attention, size, stem):
     randomize(keras_model, rng)
     torch_model = twin.TorchSqueezeNext(**TINY, stem=stem, attention=attention, classes=5, input_size=size).eval()
     twin.copy_keras_weights(keras_model, torch_model)
-    kernels = lambda layers: [a.resolved_kernels for a in layers if hasattr(a, "resolved_kernels")]
+
+    def kernels(layers):
+        return [a.resolved_kernels for a in layers if hasattr(a, "resolved_kernels")]
+
     assert kernels(torch_model.modules()) == kernels(keras_model.layers)
     x = rng.normal(size=(2, size, size, 3)).astype("float32")
     expected = np.asarray(keras_model(x, training=False))

@@ -289,9 +289,3 @@ def test_keras_file_round_trip(tmp_path):
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
 
 
-@pytest.mark.parametrize("name", applications.list_models())
-def test_every_model_has_p2_to_p5_features_and_takes_a_name(name):
-    model = applications.get_model(name, name="x", input_shape=(64, 64, 3), classes=3)
-    assert model.name == "x"
-    out = applications.feature_extractor(model, ["P2", "P3", "P4", "P5"])(np.zeros((1, 64, 64, 3), "float32"))
-    assert [tuple(out[f"P{level}"].shape[1:3]) for level in (2, 3, 4, 5)] == [(16, 16), (8, 8), (4, 4), (2, 2)]

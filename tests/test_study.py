@@ -106,8 +106,9 @@ def test_zero_init_last_gives_finite_predictions_after_one_sgd_step():
 
 
 def test_zero_init_last_keeps_the_weights_layout():
-    plain = applications.SqueezeNext44(input_shape=(32, 32, 1), classes=10, attention="separable_se")
-    fixed = applications.SqueezeNext44(input_shape=(32, 32, 1), classes=10, attention="separable_se", zero_init_last=True)
+    kwargs = dict(input_shape=(32, 32, 1), classes=10, attention="separable_se")
+    plain = applications.SqueezeNext44(**kwargs)
+    fixed = applications.SqueezeNext44(**kwargs, zero_init_last=True)
     def layout(model):
         return {w.path: tuple(w.shape) for w in model.weights}
 

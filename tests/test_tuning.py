@@ -21,7 +21,7 @@ kt = pytest.importorskip("keras_tuner")
 pytest.importorskip("tensorboard")
 
 from keras_scse import applications, bench, layers, tuning  # noqa: E402
-from keras_scse.tuning import driver, hypermodels  # noqa: E402
+from keras_scse.tuning import driver  # noqa: E402
 
 TINY_SCSENET = {"blocks_stage1": 1, "blocks_stage2": 1, "blocks_stage3": 1, "blocks_stage4": 1, "width": 0.25,
                 "stem": "imagenet"}
@@ -184,7 +184,8 @@ def test_scamobilenetv2_builds_extremes(alpha, kernel, fusion):
     sca = [layer for layer in model.layers if isinstance(layer, layers.SpatialChannelAttention)]
     assert len(sca) == 10 and all(layer.kernel_size == kernel for layer in sca)
     assert hm.retrain_spec(hm.default_values()) == {
-        "model": "SCAMobileNetV2", "model_kwargs": {"alpha": 1.0, "attention_kwargs": {"kernel_size": 3, "fusion": "mul"}}}
+        "model": "SCAMobileNetV2",
+        "model_kwargs": {"alpha": 1.0, "attention_kwargs": {"kernel_size": 3, "fusion": "mul"}}}
 
 
 # ----------------------------------------------------------------------------------------------- budget

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_scse import applications, cli, export
-from keras_scse.export import common
+from keras_scse.export import serving
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
@@ -47,7 +47,7 @@ def calibration_batch(size=SIZE):
 
 def calibrate(model, x):
     """Give every BatchNormalization the statistics of ``x`` (one training-mode pass with momentum 0)."""
-    bns = [layer for layer, _ in common.walk_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    bns = [layer for layer, _ in serving.walk_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.momentum = 0.0
@@ -74,7 +74,7 @@ def well_conditioned(model, size=SIZE):
     export: those keep their initial statistics (outputs vary with the input by ~1e-3 there).
     Returns (model, "calibrated" | "initial BN statistics").
     """
-    bns = [layer for layer, _ in common.walk_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    bns = [layer for layer, _ in serving.walk_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     initial = [(np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)) for bn in bns]
     calibrate(model, calibration_batch(size))
     if sensitivity(model, size) <= ATOL / 10:
@@ -192,8 +192,8 @@ def test_multi_output_order_and_dataset_sample(tmp_path):
 
 
 def test_parity_failure_names_diff_and_tolerance(tmp_path, monkeypatch):
-    real = common.keras_outputs
-    monkeypatch.setattr(common, "keras_outputs", lambda *a: {k: v + 0.5 for k, v in real(*a).items()})
+    real = serving.keras_outputs
+    monkeypatch.setattr(serving, "keras_outputs", lambda *a: {k: v + 0.5 for k, v in real(*a).items()})
     with pytest.raises(export.ParityError, match=r"max \|onnx - keras\| = 0\.5 > atol=0\.0001"):
         export.to_onnx(tiny_model(), tmp_path / "bad.onnx")
 

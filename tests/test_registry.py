@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_scse import applications, layers
-from keras_scse.applications import common, registry
+from keras_scse.applications import builder, registry
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_every_registered_model_is_a_written_out_def():
         assert constructor.__code__.co_firstlineno in (node.lineno, node.decorator_list[0].lineno)
         doc = ast.get_docstring(node)
         assert "unlike keras.applications' \"imagenet\"" in doc and "Args:" in doc, name
-    assert not hasattr(common, "variant_constructor")
+    assert not hasattr(builder, "variant_constructor")
 
 
 def test_variant_constructors_bind_like_plain_functions():
@@ -108,7 +108,7 @@ KERAS_TWINS = [("ResNet50", "SCAResNet50"), ("ResNet101", "SCAResNet101"), ("Res
 @pytest.mark.parametrize("theirs,ours", KERAS_TWINS)
 def test_constructors_take_their_keras_twins_arguments(theirs, ours):
     """Same parameter names, order and kinds as the keras.applications twin; only the defaults of ``weights``
-    (None: see the docstrings) and of ``name`` (None: ``common.default_name``, keras' name without attention)
+    (None: see the docstrings) and of ``name`` (None: ``builder.default_name``, keras' name without attention)
     may differ; family options come after them, keyword-only."""
     their_params = list(inspect.signature(getattr(keras.applications, theirs)).parameters.values())
     our_params = list(inspect.signature(applications.MODELS[ours]).parameters.values())
@@ -119,16 +119,16 @@ def test_constructors_take_their_keras_twins_arguments(theirs, ours):
     assert differ.pop("weights") == (None, "imagenet")
     assert differ in ({}, {"name": (None, theirs.lower())})
     if differ:
-        assert common.default_name(None, "resnet", theirs.removeprefix("ResNet")) == theirs.lower()
+        assert builder.default_name(None, "resnet", theirs.removeprefix("ResNet")) == theirs.lower()
 
 
 def test_default_names_follow_the_attention_with_one_rule():
-    assert common.default_name(None, "resnet", "50") == "resnet50"
-    assert common.default_name("SCA", "resnet", "50") == "scaresnet50"
-    assert common.default_name(layers.SqueezeExcite, "mobilenetv2", "_1.00_224") == "semobilenetv2_1.00_224"
-    assert common.default_name(lambda: layers.SqueezeExcite(), "resnet", "18") == "attentionresnet18"
-    assert common.default_name("separable_se", "squeezenext", "44", attended_family="net") == "scsenet44"
-    assert common.default_name(None, "squeezenext", "44", attended_family="net") == "squeezenext44"
+    assert builder.default_name(None, "resnet", "50") == "resnet50"
+    assert builder.default_name("SCA", "resnet", "50") == "scaresnet50"
+    assert builder.default_name(layers.SqueezeExcite, "mobilenetv2", "_1.00_224") == "semobilenetv2_1.00_224"
+    assert builder.default_name(lambda: layers.SqueezeExcite(), "resnet", "18") == "attentionresnet18"
+    assert builder.default_name("separable_se", "squeezenext", "44", attended_family="net") == "scsenet44"
+    assert builder.default_name(None, "squeezenext", "44", attended_family="net") == "squeezenext44"
 
 
 @pytest.mark.parametrize("constructor,kwargs,expected", [

@@ -546,3 +546,21 @@ def test_train_and_resume_on_jax_without_tensorflow(tmp_path):
     metrics = json.loads(open(os.path.join(run_dir, "metrics.json")).read())
     assert metrics["num_examples"] == 10_000 and metrics["accuracy"] > 0.25  # 42% when written; chance 10%
     assert not os.path.exists(os.path.join(run_dir, "tensorboard"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/usr/share/datasets/fashion-mnist"), reason="needs dataset-fashion-mnist")
+def test_two_replica_short_run_on_fashion_mnist_is_far_above_chance(tmp_path):
+    """`keras-scse train --cpu-devices 2` (MirroredStrategy over two logical CPUs) on 2,000 Fashion-MNIST images,
+    3 epochs: the command splits the CPU before TensorFlow starts, and the BatchNorm statistics are recomputed
+    after each epoch with both replicas, so the short run ends far above chance (10%), as one replica does."""
+    console_script = os.path.join(os.path.dirname(sys.executable), "keras-scse")
+    run_dir = tmp_path / "run"
+    done = subprocess.run([console_script, "train", "--model", "SCSENet44", "--dataset", "fashion_mnist",
+                           "--image-size", "32", "--epochs", "3", "--batch-size", "64", "--limit", "2000",
+                           "--cpu-devices", "2", "--run-dir", str(run_dir), "--verbose", "0"],
+                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 replica(s)" in done.stdout + done.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["num_examples"] == 10_000 and metrics["accuracy"] > 0.5

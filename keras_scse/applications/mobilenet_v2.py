@@ -14,7 +14,7 @@ blocks). Attention layers are named ``block_{k}_attention``.
 
 import keras
 
-from keras_scse.applications import common, transfer
+from keras_scse.applications import builder, transfer
 from keras_scse.applications import weights as weights_lib
 from keras_scse.applications.registry import register_model
 
@@ -79,7 +79,7 @@ def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, atte
     x = keras.layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=f"{prefix}project")(x)
     x = keras.layers.BatchNormalization(**BN, name=f"{prefix}project_BN")(x)
     if in_channels == pointwise_filters and stride == 1:
-        x = common.attend(x, attention, attention_kwargs, f"block_{block_id}")
+        x = builder.attend(x, attention, attention_kwargs, f"block_{block_id}")
         attention_name = f"block_{block_id}_attention" if attention is not None else None
         return keras.layers.Add(name=f"{prefix}add")([inputs, x]), attention_name
     return x, None
@@ -99,16 +99,16 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
             plain MobileNetV2's exact function; None means True when ``weights`` is set. A checkpoint of this
             model itself must be loaded with the identity_start it was built with.
         variant: the registry name whose weights ``weights`` names (the family's one row, whatever the attention).
-        name: the model's name; None: ``common.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
+        name: the model's name; None: ``builder.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
             without attention, prefixed with the attention's name otherwise ("scamobilenetv2_1.00_224").
-        **kwargs: keras.applications.MobileNetV2's arguments (``common.ApplicationArgs``); channels_last,
+        **kwargs: keras.applications.MobileNetV2's arguments (``builder.ApplicationArgs``); channels_last,
             inputs down to 32 px; ImageNet weights for square 96/128/160/192/224 inputs, otherwise the 224
             weights are loaded, as keras.applications does.
     """
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
-    args = common.ApplicationArgs.of("MobileNetV2", kwargs)
-    common.validate_arguments(variant, args)
+    args = builder.ApplicationArgs.of("MobileNetV2", kwargs)
+    builder.validate_arguments(variant, args)
     if isinstance(args.weights, str) and args.weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
         raise ValueError(
             f"If imagenet weights are being loaded, alpha must be one of {list(IMAGENET_ALPHAS)}. "
@@ -116,11 +116,11 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         )
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
                                                   args.weights is not None, SCA_KERNEL_SIZE)
-    img_input = common.make_input(args, 224, 32)
+    img_input = builder.make_input(args, 224, 32)
     x, attention_names = mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs)
     rows, cols = img_input.shape[1:3]
-    name = name or common.default_name(attention, "mobilenetv2", f"_{alpha:0.2f}_{rows}")
-    model = common.finish(img_input, x, args, name)
+    name = name or builder.default_name(attention, "mobilenetv2", f"_{alpha:0.2f}_{rows}")
+    model = builder.finish(img_input, x, args, name)
     size = rows if rows == cols and rows in IMAGENET_SIZES else 224
     file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}"
                  f"{'' if args.include_top else '_no_top'}.h5")

@@ -13,7 +13,7 @@ name.
 
 import keras
 
-from keras_scse.applications import common, transfer
+from keras_scse.applications import builder, transfer
 from keras_scse.applications import weights as weights_lib
 from keras_scse.applications.registry import register_model
 
@@ -44,7 +44,7 @@ def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwa
     x = keras.layers.Activation("relu", name=f"{name}_2_relu")(x)
     x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
-    x = common.attend(x, attention, attention_kwargs, name)
+    x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -61,7 +61,7 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
-    x = common.attend(x, attention, attention_kwargs, name)
+    x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -79,26 +79,26 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
         identity_start: build every attention layer with ``residual_gate=True`` so the model starts as the
             plain ResNet's exact function; None means True when weights are loaded from keras.applications
             (ResNet50/101/152 with ``weights`` set), False otherwise (ResNet18/34 load only their own checkpoints).
-        name: the model's name; None: ``common.default_name`` for the depth, e.g. "resnet50" (keras.applications'
+        name: the model's name; None: ``builder.default_name`` for the depth, e.g. "resnet50" (keras.applications'
             name) without attention, "scaresnet50" with SCA, "seresnet50" with SE.
         variant: the registry name whose weights ``weights`` names, e.g. "SCAResNet50" (default: the SCA variant
             of ``keras_name``, whose ImageNet weights fit any attention; else ``name``).
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
-        **kwargs: keras.applications.ResNet50's arguments (``common.ApplicationArgs``); channels_last, inputs
+        **kwargs: keras.applications.ResNet50's arguments (``builder.ApplicationArgs``); channels_last, inputs
             down to 32 px, any channel count without ImageNet weights.
     """
     if len(blocks) != len(STAGE_FILTERS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
     if block not in BLOCKS:
         raise ValueError(f"`block` must be one of {list(BLOCKS)}. Received: block={block!r}")
-    name = name or common.default_name(attention, "resnet", str(depth(blocks, block)))
-    args = common.ApplicationArgs.of("ResNet", kwargs)
-    entry = common.validate_arguments(variant or (f"SCA{keras_name}" if keras_name else name), args)
+    name = name or builder.default_name(attention, "resnet", str(depth(blocks, block)))
+    args = builder.ApplicationArgs.of("ResNet", kwargs)
+    entry = builder.validate_arguments(variant or (f"SCA{keras_name}" if keras_name else name), args)
     pretrained = entry is not None and keras_name is not None  # weights come from a plain keras model
     attention_kwargs = transfer.attention_options(attention, attention_kwargs, identity_start,
                                                   pretrained, SCA_KERNEL_SIZE)
-    img_input = common.make_input(args, 224, 32)
+    img_input = builder.make_input(args, 224, 32)
     x = resnet_stem(img_input)
     block_fn = bottleneck_block if block == "bottleneck" else basic_block
     attention_names = []
@@ -111,7 +111,7 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
             block_name = f"conv{stage}_block{unit}"
             x = block_fn(x, filters, stride, project, attention, attention_kwargs, block_name)
             attention_names.append(f"{block_name}_attention")
-    model = common.finish(img_input, x, args, name)
+    model = builder.finish(img_input, x, args, name)
     top = "" if args.include_top else "_notop"
     file_name = f"{keras_name.lower()}_weights_tf_dim_ordering_tf_kernels{top}.h5" if keras_name else None
     transfer.load_weights(model, args, keras_name, file_name, attention_names)

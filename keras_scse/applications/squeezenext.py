@@ -8,7 +8,7 @@ before BN there, and so here, so that parameter counts match: 1.0-SqNxt-23 = 724
 import keras
 
 from keras_scse import layers as attention_layers
-from keras_scse.applications import common
+from keras_scse.applications import builder
 from keras_scse.applications import weights as weights_lib
 from keras_scse.applications.registry import register_model
 
@@ -49,7 +49,7 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
     y = conv_bn_relu(y, mid, (1, 3), 1, f"{name}_3")
     y = conv_bn_relu(y, mid, (3, 1), 1, f"{name}_4")
     y = conv_bn_relu(y, filters, 1, 1, f"{name}_5", zero_gamma=zero_init_last, relu=not zero_init_last)
-    y = common.attend(y, attention, attention_kwargs, name)
+    y = builder.attend(y, attention, attention_kwargs, name)
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
@@ -65,14 +65,14 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
         attention: None, a name from ``keras_scse.layers.names()``, or a callable returning a layer; inserted
             in every unit after the last 1x1 conv's BN+ReLU, before the residual add.
         attention_kwargs: keyword arguments for the attention layer.
-        name: the model's name; None: ``common.default_name`` for the layout, e.g. "squeezenext44" without
+        name: the model's name; None: ``builder.default_name`` for the layout, e.g. "squeezenext44" without
             attention, "scsenet44" with SC-SE, "senet44" with SE.
         variant: registry name used to look up named pretrained weights (default: ``name``).
         zero_init_last: start every unit as its shortcut (``squeezenext_unit``). Off by default: the original
             block ends in BN + ReLU, and the shipped weights were trained that way. Without it, a deep plain
             SqueezeNext's activations double from unit to unit at initialisation, and its inference-mode
             outputs overflow after one SGD step (the BN statistics lag far behind); see docs on the study.
-        **kwargs: keras.applications' arguments (``common.ApplicationArgs``: include_top, weights, input_tensor,
+        **kwargs: keras.applications' arguments (``builder.ApplicationArgs``: include_top, weights, input_tensor,
             input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
             px, any channel count.
     """
@@ -85,11 +85,11 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
     if attention is not None:
         attention_layers.get(attention)  # fail early on unknown names
     size = layout_name(blocks)
-    name = name or common.default_name(attention, "squeezenext", size, attended_family="net")
-    args = common.ApplicationArgs.of("SqueezeNext", kwargs)
-    entry = common.validate_arguments(variant or name, args)
+    name = name or builder.default_name(attention, "squeezenext", size, attended_family="net")
+    args = builder.ApplicationArgs.of("SqueezeNext", kwargs)
+    entry = builder.validate_arguments(variant or name, args)
     attention_kwargs = weights_lib.checkpoint_attention_kwargs(entry, attention_kwargs)
-    img_input = common.make_input(args, default_size, min_size, entry)
+    img_input = builder.make_input(args, default_size, min_size, entry)
 
     if stem == "imagenet":
         x = conv_bn_relu(img_input, int(STEM_CHANNELS * width), 7, 2, "stem")
@@ -102,7 +102,7 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             x = squeezenext_unit(x, int(channels * width), strides, attention, attention_kwargs,
                                  f"stage{stage}_unit{unit}", zero_init_last)
     x = conv_bn_relu(x, int(FINAL_CHANNELS * width), 1, 1, "final")
-    return common.finish(img_input, x, args, name, entry)
+    return builder.finish(img_input, x, args, name, entry)
 
 
 def preprocess_input(x):

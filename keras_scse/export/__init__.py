@@ -8,8 +8,8 @@ training-only randomness and stays in the input pipeline. ONNX export needs the 
 (``pip install keras-scse[export]``: tf2onnx, onnx, onnxruntime).
 """
 
-from keras_scse.export.common import AUGMENTATION_LAYERS, ExportError, ParityError, check_exportable
 from keras_scse.export.onnx_export import to_onnx
 from keras_scse.export.savedmodel import to_savedmodel
+from keras_scse.export.serving import AUGMENTATION_LAYERS, ExportError, ParityError, check_exportable
 
 __all__ = ["AUGMENTATION_LAYERS", "ExportError", "ParityError", "check_exportable", "to_onnx", "to_savedmodel"]

@@ -13,7 +13,7 @@ import time
 import keras
 
 from keras_scse import version
-from keras_scse.export import common, parity, tf_subprocess
+from keras_scse.export import parity, serving, tf_subprocess
 
 
 class _Collect(logging.Handler):
@@ -62,15 +62,15 @@ def _unsupported_nodes(proto):
 
 def _unsupported_error(model, ops, log_messages):
     """ExportError naming each unsupported op and, where the node name shows it, the Keras layer."""
-    layer_names = {layer.name for layer, _ in common.walk_layers(model)}
+    layer_names = {layer.name for layer, _ in serving.walk_layers(model)}
     described = []
     for op_type, node_name in ops:
-        layer = common.layer_of(node_name, layer_names)
+        layer = serving.layer_of(node_name, layer_names)
         where = f"in layer {layer!r}" if layer else "outside any named layer"
         described.append(f"{op_type} (node {node_name!r}, {where})")
     details = "; ".join(dict.fromkeys(described))
     extra = f" tf2onnx said: {' | '.join(dict.fromkeys(log_messages))[:600]}" if log_messages else ""
-    return common.ExportError(
+    return serving.ExportError(
         f"Model {model.name!r} uses TensorFlow op(s) that tf2onnx cannot convert to ONNX: {details}. Replace the "
         f"layer with supported operations, pass a higher `opset`, or export a SavedModel instead.{extra}"
     )
@@ -131,7 +131,7 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     import tf2onnx  # noqa: F401
 
     start = time.time()
-    sample, spec, function, names = common.prepare(model, sample, dynamic_batch, dynamic_spatial)
+    sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, dynamic_spatial)
     proto = _convert(model, function, spec, opset)
     _name_dims(proto, spec)
     _save(proto, model, path)
@@ -139,9 +139,9 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     # and onnxruntime is always asked for outputs by name.
     graph_outputs = [o.name for o in proto.graph.output]
     if sorted(graph_outputs) != sorted(names):
-        raise common.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
+        raise serving.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
     diffs = _check_parity(model, path, spec, names, sample, atol) if check else {}
-    return common.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)
+    return serving.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)
 
 
 def _convert(model, function, spec, opset):
@@ -156,7 +156,7 @@ def _convert(model, function, spec, opset):
             ops = re.findall(r"\[([^\]:]+): ([A-Za-z0-9_]+)\]", " ".join(log_messages))
             if ops:
                 raise _unsupported_error(model, [(t, n) for n, t in ops], log_messages) from error
-            raise common.ExportError(
+            raise serving.ExportError(
                 f"tf2onnx could not convert model {model.name!r} (opset {opset}): {type(error).__name__}: "
                 f"{text[:800]}"
             ) from error
@@ -184,7 +184,7 @@ def _check_parity(model, path, spec, names, sample, atol):
     try:
         session = parity.onnx_session(path)
     except Exception as error:  # noqa: BLE001 - re-raised with context
-        raise common.ExportError(
+        raise serving.ExportError(
             f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
         ) from error
     runner = parity.onnx_runner(session, spec, names)

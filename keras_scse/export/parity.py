@@ -5,12 +5,12 @@ Every exporter checks its file here, with a ``runner`` (x -> {output name: array
 import keras
 import numpy as np
 
-from keras_scse.export import common
+from keras_scse.export import serving
 
 
 def cases(spec, sample):
-    """[(kind, x)]: random inputs of the export's shape (``common.random_inputs``), then ``sample`` if given."""
-    found = [("random", x) for x in common.random_inputs(spec)]
+    """[(kind, x)]: random inputs of the export's shape (``serving.random_inputs``), then ``sample`` if given."""
+    found = [("random", x) for x in serving.random_inputs(spec)]
     if sample is not None:
         found.append(("sample", sample))
     return found
@@ -20,11 +20,11 @@ def compare(model, runner, names, checks, atol, path, fmt):
     """{kind: max |exported - keras|} over ``checks`` [(kind, x)]; ParityError above ``atol``."""
     diffs = {}
     for kind, x in checks:
-        expected = common.keras_outputs(model, x, names)
-        diff = common.max_abs_diff(expected, runner(x))
+        expected = serving.keras_outputs(model, x, names)
+        diff = serving.max_abs_diff(expected, runner(x))
         diffs[kind] = max(diffs.get(kind, 0.0), diff) if np.isfinite(diff) else diff
         if not diff <= atol:
-            raise common.ParityError(
+            raise serving.ParityError(
                 f"{fmt} parity check failed on {kind} inputs of shape {x.shape}: max |{fmt.lower()} - keras| = "
                 f"{diff:.3g} > atol={atol:g}. The exported file is at {path!r}; do not deploy it. Check for "
                 "layers that behave differently at inference, or loosen `atol` if the difference is expected "
@@ -72,6 +72,6 @@ def source_backend_parity(model, report, sample, atol):
         got = session.run([report["output_names"][0]], {report["input_name"]: x})[0]
         worst = max(worst, float(np.abs(got - expected).max()))
     if worst > atol:
-        raise common.ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
+        raise serving.ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
                                  f"{keras.backend.backend()} backend by {worst:.3g} > atol={atol}.")
     return worst

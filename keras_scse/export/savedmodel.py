@@ -4,7 +4,7 @@ import os
 import shutil
 import time
 
-from keras_scse.export import common, parity, tf_subprocess
+from keras_scse.export import parity, serving, tf_subprocess
 
 
 def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch=True, overwrite=True):
@@ -26,7 +26,7 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
     import tensorflow as tf
 
     start = time.time()
-    sample, spec, function, names = common.prepare(model, sample, dynamic_batch, None)
+    sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None)
 
     if os.path.exists(path):
         if not overwrite:
@@ -52,4 +52,4 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
             return {n: out[n].numpy() for n in names}
 
         diffs = parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="SavedModel")
-    return common.export_report(path, "savedmodel", spec, names, atol, diffs, start, signature="serving_default")
+    return serving.export_report(path, "savedmodel", spec, names, atol, diffs, start, signature="serving_default")

@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-from keras_scse.export import common, parity
+from keras_scse.export import parity, serving
 
 
 def via_tensorflow(exporter, model, path, check=True, sample=None, atol=1e-4, **options):
@@ -30,7 +30,7 @@ def via_tensorflow(exporter, model, path, check=True, sample=None, atol=1e-4, **
         done = subprocess.run([sys.executable, "-c", script, saved, path, json.dumps(options)], env=env,
                               capture_output=True, text=True)
     if done.returncode:
-        raise common.ExportError(f"Exporting {model.name!r} in a TensorFlow-backend process failed: "
+        raise serving.ExportError(f"Exporting {model.name!r} in a TensorFlow-backend process failed: "
                           f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}. "
                           f"Save the model (model.save('m.keras')) and run KERAS_BACKEND=tensorflow keras-scse export "
                           "--model-path m.keras --debug to see why.")

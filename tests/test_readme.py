@@ -203,3 +203,17 @@ def test_results_figures_match_the_committed_results():
     assert f"with {shipped['params']:,} parameters" in summary and f"score {percent(shipped['accuracy'])}" in summary
     assert (f"{100 * digits['pretrained']['test_accuracy']:.1f}% test accuracy from the" in summary
             and f"vs {100 * digits['scratch']['test_accuracy']:.1f}% from scratch" in summary), summary
+
+
+def test_ablation_figures_match_the_committed_table():
+    """docs/results.md copies benchmarks/results/ablation/ablation.md's table; the README quotes five of its rows."""
+    committed_rows = [line for line in open(os.path.join(ROOT, "benchmarks", "results", "ablation", "ablation.md"))
+                      .read().splitlines() if line.startswith("| ") and not line.startswith("| attention |")]
+    docs = read("docs/results.md").splitlines()
+    assert committed_rows and all(row in docs for row in committed_rows)
+    accuracy = {cells[0]: cells[2] for cells in ([c.strip() for c in row.strip("|").split("|")]
+                                                 for row in committed_rows)}
+    summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    for name, label in (("sc-se axial/mul", "SC-SE `axial/mul`"), ("cbam", "CBAM"), ("eca", "ECA"), ("se", "SE"),
+                        ("none", "no attention")):
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(accuracy[name])}%", summary), (name, accuracy[name])

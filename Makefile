@@ -33,7 +33,7 @@ lint: $(VENV)/.installed
 test-slow: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m slow
 
-# Speed: one SCSENet44 benchmark; the README's performance tables and plots (~1 h on 2 cores).
+# Speed: one SCSENet44 benchmark; docs/speed.md's tables and plots (~1 h on 2 cores).
 bench: $(VENV)/.installed
 	$(BIN)/keras-scse bench --model SCSENet44 --input-size 32 --batch-size 128 --xla off on --onnx
 	PYTHONPATH=. $(BIN)/python benchmarks/speed_table.py

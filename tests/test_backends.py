@@ -81,7 +81,7 @@ def test_cli_models_costs_without_tensorflow(backend):
               "code = cli.main(['models', 'SqueezeNext44', '--costs']); "
               "assert not no_tensorflow.tensorflow_loaded(), 'tensorflow imported'; sys.exit(code)")
     out = run_backend(backend, "-c", script).stdout
-    assert "SqueezeNext44" in out and "5,524,224" in out  # MACs at 32x32x3, as on TensorFlow (README)
+    assert "SqueezeNext44" in out and "5,524,224" in out  # MACs at 32x32x3, as on TensorFlow (README model table)
 
 
 @pytest.mark.slow

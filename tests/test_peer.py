@@ -25,7 +25,7 @@ def keras_trainable(model):
     ("SqueezeNext44", 10, 32, 1, None),
     ("SqueezeNext44", 2, 32, 3, None),
     ("SCSENet44", 10, 32, 1, None),
-    ("SCSENet44", 2, 32, 3, 570210),  # README "Fidelity"
+    ("SCSENet44", 2, 32, 3, 570210),  # docs/fidelity.md
     ("SqueezeNext23", 1000, 224, 3, 724056),  # osmr/imgclsmob 1.0-SqNxt-23
 ])
 def test_trainable_counts_match_keras(name, classes, size, channels, golden):

@@ -1,5 +1,7 @@
-"""The README's code blocks run as written."""
+"""The README and docs/*.md: their code blocks run as written, their figures match the committed results, their
+relative links resolve, and the README stays a front page."""
 
+import glob
 import os
 import re
 
@@ -7,21 +9,58 @@ import numpy as np
 import pytest
 from helpers import committed_seed_runs
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "README.md")
+PAGES = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+README_MAX_LINES = 200  # a front page; the rest lives in docs/
 
 
-def python_block(heading):
-    text = open(README).read()
-    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert blocks, f"no python block under '{heading}'"
-    return blocks[0]
+def read(page):
+    return open(os.path.join(ROOT, page)).read()
+
+
+def outside_code(text):
+    """(line, in_code) for every line; fences (```) count as code."""
+    in_code = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            yield line, True
+            in_code = not in_code
+        else:
+            yield line, in_code
+
+
+def python_blocks(page):
+    """[(heading, code)] of every ```python block of a page, each under the nearest heading above it."""
+    blocks, heading, code = [], None, None
+    for line in read(page).splitlines():
+        if code is not None:
+            if line.startswith("```"):
+                blocks.append((heading, "\n".join(code) + "\n"))
+                code = None
+            else:
+                code.append(line)
+        elif line.startswith("```python"):
+            code = []
+        elif re.match(r"#{1,6} ", line):
+            heading = line.lstrip("#").strip()
+    return blocks
+
+
+def python_block(page, heading):
+    found = [code for title, code in python_blocks(page) if title == heading]
+    assert len(found) == 1, f"{page}: expected one python block under '{heading}', found {len(found)}"
+    return found[0]
 
 
 def percent_printed(pattern, out):
     match = re.search(pattern, out)
     assert match, (pattern, out)
     return float(match.group(1))
+
+
+def check_models(out):
+    assert "SCSENet44" in out and "'scse'" in out and "(2, 8, 8, 24)" in out, out
 
 
 def check_pretrained(out):
@@ -34,6 +73,18 @@ def check_pretrained(out):
     assert re.search(r"\[\[\('[a-z/ -]+', 0\.[0-9]+\), \('[a-z/ -]+', 0\.[0-9]+\)\]\]", out), out
 
 
+def check_zoo(out):
+    assert "SCAResNet50" in out and "'sca'" in out, out
+
+
+def check_own_model(out):
+    assert re.search(r"^mynet [0-9]+$", out, re.MULTILINE), out
+
+
+def check_presets(out):
+    assert "SCSENet44/fashion_mnist" in out and "mean_test_accuracy" in out, out
+
+
 def check_onnx(out):
     assert percent_printed(r"largest difference: ([0-9.e+-]+)", out) <= 1e-4  # to_onnx's own tolerance
 
@@ -42,33 +93,89 @@ def check_finetune(out):
     assert percent_printed(r"test accuracy ([0-9.]+)%", out) >= 50.0  # chance is 10%
 
 
-@pytest.mark.parametrize("heading, check", [
-    ("Use a pretrained model", check_pretrained),
-    pytest.param("Export to ONNX", check_onnx, marks=pytest.mark.slow),  # test_export covers the same export
-    pytest.param("Fine-tune on your data", check_finetune, marks=pytest.mark.slow),
-])
-def test_readme_block_runs(heading, check, tmp_path, monkeypatch, capsys):
-    pytest.importorskip("tf2onnx") if "ONNX" in heading else None
-    if not os.path.exists("/usr/share/datasets/fashion-mnist") and "pretrained" in heading:
+def block(page, heading, check, *marks):
+    return pytest.param(page, heading, check, marks=marks, id=f"{page}: {heading}")
+
+
+BLOCKS_RUN = [
+    block("README.md", "Models and layers", check_models),
+    block("README.md", "Use a pretrained model", check_pretrained),
+    block("docs/models.md", "Constructors and layers", check_zoo),
+    block("docs/models.md", "Your own models and layers", check_own_model),
+    block("docs/models.md", "Pretrained weights and presets", check_presets),
+    block("docs/export.md", "In Python", check_onnx, pytest.mark.slow),  # test_export covers the same export
+    block("docs/finetuning.md", "In Python", check_finetune, pytest.mark.slow),
+]
+BLOCKS_NOT_RUN = {  # (page, heading): why a test does not run it as written
+    ("docs/tuning.md", "Search"): "a 10-trial search; tests/test_tuning.py runs tuning.search on tiny budgets",
+}
+
+
+@pytest.fixture
+def registries():
+    """A block that registers models or layers leaves the registries as it found them."""
+    from keras_scse.applications.registry import MODELS
+    from keras_scse.layers.registry import REGISTRY
+
+    saved = dict(MODELS), dict(REGISTRY)
+    yield
+    for registry, before in zip((MODELS, REGISTRY), saved):
+        registry.clear()
+        registry.update(before)
+
+
+@pytest.mark.parametrize("page, heading, check", BLOCKS_RUN)
+def test_doc_python_block_runs(page, heading, check, tmp_path, monkeypatch, capsys, registries):
+    pytest.importorskip("tf2onnx") if check is check_onnx else None
+    if not os.path.exists("/usr/share/datasets/fashion-mnist") and check is check_pretrained:
         pytest.skip("needs Debian's dataset-fashion-mnist")
+    code = python_block(page, heading)
     monkeypatch.chdir(tmp_path)
-    exec(compile(python_block(heading), f"README:{heading}", "exec"), {})
+    exec(compile(code, f"{page}:{heading}", "exec"), {})
     check(capsys.readouterr().out)
+
+
+def test_every_doc_python_block_is_run_or_excused():
+    run = {(p.values[0], p.values[1]) for p in BLOCKS_RUN}
+    found = {(page, heading) for page in PAGES for heading, _ in python_blocks(page)}
+    assert found - run - set(BLOCKS_NOT_RUN) == set(), "python blocks no test runs: add them to BLOCKS_RUN"
+    assert (run | set(BLOCKS_NOT_RUN)) - found == set(), "BLOCKS_RUN/BLOCKS_NOT_RUN name blocks that are gone"
+
+
+def test_readme_is_a_front_page():
+    lines = read("README.md").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail to docs/ (limit {README_MAX_LINES})"
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_relative_links_resolve(page):
+    broken = []
+    for line, in_code in outside_code(read(page)):
+        for target in ([] if in_code else LINK.findall(re.sub(r"`[^`]*`", "", line))):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+                continue  # a URL (http:, mailto:) or an anchor in the same page
+            path = os.path.normpath(os.path.join(ROOT, os.path.dirname(page), target.split("#")[0]))
+            if not os.path.exists(path):
+                broken.append(target)
+    assert not broken, f"{page}: links to missing files: {broken}"
 
 
 def committed(*parts):
     import json
 
-    return json.load(open(os.path.join(os.path.dirname(README), "benchmarks", "results", *parts)))
+    return json.load(open(os.path.join(ROOT, "benchmarks", "results", *parts)))
 
 
 def percent(value):
     return f"{100 * value:.2f}%"
 
 
-def test_readme_figures_match_the_committed_results():
-    """README numbers are copied from committed outputs: they must not drift from them."""
-    text = open(README).read()
+def test_results_figures_match_the_committed_results():
+    """docs/results.md and the README's summary copy numbers from committed outputs: they must not drift."""
+    text = read("docs/results.md")
     rows = [[c.strip(" *") for c in line.strip("|").split("|")] for line in text.splitlines()
             if line.startswith("| SCSENet44 (32x32x1, 10 classes) |")]
     by_seed = committed_seed_runs()
@@ -80,12 +187,33 @@ def test_readme_figures_match_the_committed_results():
         assert cells[5] == percent(run["best_val_accuracy"]) and cells[6] == percent(run["accuracy"])
     mean = [line for line in text.splitlines() if line.startswith(f"| mean of the {len(runs)} seeds |")]
     assert len(mean) == (len(runs) > 1)
+    mean_accuracy = np.mean([r["accuracy"] for r in runs])
     if mean:
         cells = [c.strip(" *") for c in mean[0].strip("|").split("|")]
         assert cells[5] == percent(np.mean([r["best_val_accuracy"] for r in runs]))
-        mean_accuracy = np.mean([r["accuracy"] for r in runs])
         assert cells[6] == percent(mean_accuracy) and mean_accuracy >= 0.92  # issue 13's bar for the shipped model
     digits = committed("finetune_digits", "results.json")
     for tag, label in (("pretrained", "Fashion-MNIST-pretrained SCSENet44"), ("scratch", "same model from scratch")):
         line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
         assert f"| {100 * digits[tag]['test_accuracy']:.1f}% |" in line, (tag, line)
+
+    summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    shipped = by_seed[0]  # SCSENet44(weights="fashion_mnist") is seed 0's checkpoint
+    assert f"**{percent(mean_accuracy)}** mean test accuracy over {len(runs)} seeds" in summary, summary
+    assert f"with {shipped['params']:,} parameters" in summary and f"score {percent(shipped['accuracy'])}" in summary
+    assert (f"{100 * digits['pretrained']['test_accuracy']:.1f}% test accuracy from the" in summary
+            and f"vs {100 * digits['scratch']['test_accuracy']:.1f}% from scratch" in summary), summary
+
+
+def test_ablation_figures_match_the_committed_table():
+    """docs/results.md copies benchmarks/results/ablation/ablation.md's table; the README quotes five of its rows."""
+    committed_rows = [line for line in open(os.path.join(ROOT, "benchmarks", "results", "ablation", "ablation.md"))
+                      .read().splitlines() if line.startswith("| ") and not line.startswith("| attention |")]
+    docs = read("docs/results.md").splitlines()
+    assert committed_rows and all(row in docs for row in committed_rows)
+    accuracy = {cells[0]: cells[2] for cells in ([c.strip() for c in row.strip("|").split("|")]
+                                                 for row in committed_rows)}
+    summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    for name, label in (("sc-se axial/mul", "SC-SE `axial/mul`"), ("cbam", "CBAM"), ("eca", "ECA"), ("se", "SE"),
+                        ("none", "no attention")):
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(accuracy[name])}%", summary), (name, accuracy[name])

@@ -125,7 +125,7 @@ def layout_name(blocks):
 
 # The 44-layer layout (RECONSTRUCTION: the paper gives only "44 layers, 0.58M parameters, 6.2M FLOPs"):
 # 14+14+12+2 = 42 units + stem + final conv, width 0.75, ImageNet stem, 32x32 default input. With classes=2:
-# 570,210 trainable / 585,210 total parameters and 5.48M multiply-adds at 32x32 (README "Fidelity").
+# 570,210 trainable / 585,210 total parameters and 5.48M multiply-adds at 32x32 (docs/fidelity.md).
 LAYOUT_44 = dict(blocks=(14, 14, 12, 2), width=0.75, default_size=32)
 
 LAYOUT_23V5 = (2, 4, 14, 1)  # SqueezeNext's v5: fewer units in the early, high-resolution stages

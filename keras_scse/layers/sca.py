@@ -2,7 +2,7 @@
 
 RECONSTRUCTION. The paper's abstract states: no 2D global pooling, no channel reduction, cross-dimensional
 interaction, negligible overhead. The layer below ("directional pool + cross-dimension conv", the Triplet
-Attention family) is our reading of that; see README "Fidelity to the papers".
+Attention family) is our reading of that; see docs/fidelity.md.
 """
 
 import keras

@@ -3,7 +3,7 @@
 RECONSTRUCTION. The paper's full text is not available. What it states: an SC-SE layer, a separable SE with
 a 1D-CNN block, decouples spatial and channel attention and recalibrates features across space at low cost.
 In the first author's earlier papers "separable" means a 2D operation replaced by two consecutive 1D ones
-(along H, then W). Everything below beyond that is our reading (see README "Fidelity to the papers"); each
+(along H, then W). Everything below beyond that is our reading (see docs/fidelity.md); each
 choice is an option so that it can be measured.
 """
 
@@ -45,7 +45,7 @@ class SeparableSqueezeExcite(AttentionLayer):
     Fusion: ``mul``: y = x*g_c*g_s; ``add``: y = x*g_c + x*g_s (as scSE); ``max``: y = x*max(g_c, g_s).
 
     Defaults (axial, mul) are the best of the six spatial x fusion combinations in the Fashion-MNIST ablation
-    (README "Fidelity to the papers"; benchmarks/results/ablation): evidence, not the paper's statement.
+    (docs/fidelity.md; benchmarks/results/ablation): evidence, not the paper's statement.
 
     Args:
         spatial: "axial" (default) or "conv".

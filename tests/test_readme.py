@@ -60,7 +60,7 @@ def percent_printed(pattern, out):
 
 
 def check_models(out):
-    assert "SCSENet44" in out and "'scse'" in out and "(2, 8, 8, 24)" in out, out
+    assert "SCSENet44" in out and "'separable_se'" in out and "(2, 8, 8, 24)" in out, out
 
 
 def check_pretrained(out):

@@ -29,7 +29,7 @@ def feature_maps(model):
 
 def spatial_sizes(model, layers, image_shape):
     """{layer name: (h, w)} of the layers' outputs for images of ``image_shape`` (H, W, C)."""
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    probe = keras.Model(model.input, [layer.output for layer in layers])
     specs = probe.compute_output_spec(keras.KerasTensor((1, *image_shape)))
     specs = specs if isinstance(specs, (list, tuple)) else [specs]
     return {layer.name: tuple(spec.shape[1:3]) for layer, spec in zip(layers, specs)}

@@ -1,6 +1,6 @@
 """Attention layers (SC-SE, SCA and published baselines) and their registry (``keras_scse.layers.registry``)."""
 
-from keras_scse.layers.base import AttentionLayer, check_choice, eca_kernel_size
+from keras_scse.layers.base import GATE_AXES, AttentionLayer, check_choice, eca_kernel_size
 from keras_scse.layers.baselines import (
     CBAM,
     ConcurrentSE,
@@ -19,6 +19,7 @@ __all__ = [
     "ConcurrentSE",
     "EfficientChannelAttention",
     "FORMULATIONS",
+    "GATE_AXES",
     "REGISTRY",
     "SeparableSqueezeExcite",
     "SpatialChannelAttention",

@@ -24,12 +24,23 @@ def eca_kernel_size(channels, gamma=2, b=1):
     return t if t % 2 else t + 1
 
 
+# gate name -> the axes of (B, H, W, C) it broadcasts over (size 1), dropped to show it: "channel" -> (B, C)
+GATE_AXES = {"channel": (1, 2), "spatial": (3,), "height": (2,), "width": (1,)}
+
+
 @keras.saving.register_keras_serializable(package="keras_scse")
 class AttentionLayer(keras.layers.Layer):
     """Base class: a shape-preserving attention block on channels_last maps (B, H, W, C).
 
-    Subclasses implement ``build_branches(channels)`` (create sublayers, and build them) and
-    ``attend(x, training)`` (return the attended map).
+    Subclasses implement ``build_branches(channels)`` (create sublayers, and build them),
+    ``gates(x, training)`` (the gate maps, see below) and ``attend(x, training)`` (the attended map, computed
+    from ``gates``: one implementation, which ``keras_scse.explain.attention_maps`` reads too).
+
+    ``gates(x)`` returns ``{name: gate}``, each gate shaped to broadcast against x (B, H, W, C); the names
+    are a shared vocabulary (``GATE_AXES``: the broadcast axes each name drops for display):
+    ``"channel"`` (B, 1, 1, C), ``"spatial"`` (B, H, W, 1), ``"height"`` (B, H, 1, C), ``"width"``
+    (B, 1, W, C). They are the gates before the residual mix below (with ``residual_gate`` the output moves
+    from x towards ``attend(x)`` by ``gamma``).
 
     ``residual_gate=True`` turns the layer into ``y = x + gamma * (attend(x) - x)`` with a scalar
     ``gamma`` initialised to 0, so the layer starts as an exact identity. Use it when inserting attention
@@ -57,6 +68,11 @@ class AttentionLayer(keras.layers.Layer):
 
     def build_branches(self, channels, input_shape):
         raise NotImplementedError
+
+    def gates(self, x, training=None):
+        """{name: gate}: the maps ``attend`` multiplies x by (names and shapes: the class docstring)."""
+        raise NotImplementedError(f"{type(self).__name__} does not expose its gates: implement "
+                                  "gates(x, training) -> {name: gate} and compute attend from it.")
 
     def attend(self, x, training=None):
         raise NotImplementedError

@@ -48,8 +48,12 @@ class ChannelMLPAttention(AttentionLayer):
 class SqueezeExcite(ChannelMLPAttention):
     """Squeeze-and-excitation (Hu et al. 2018): y = x * sigmoid(W2 relu(W1 GAP(x))), W1: C -> C/ratio."""
 
+    def gates(self, x, training=None):
+        """{"channel": (B, 1, 1, C)} in (0, 1)."""
+        return {"channel": ops.sigmoid(self.channel_logits(ops.mean(x, axis=(1, 2))))}
+
     def attend(self, x, training=None):
-        return x * ops.sigmoid(self.channel_logits(ops.mean(x, axis=(1, 2))))
+        return x * self.gates(x, training=training)["channel"]
 
 
 @register("concurrent_se", deprecated_names=["scse_concurrent"])
@@ -66,9 +70,14 @@ class ConcurrentSE(ChannelMLPAttention):
         self.spatial_conv = keras.layers.Conv2D(1, 1, name="spatial_conv")
         self.spatial_conv.build((None, None, None, channels))
 
+    def gates(self, x, training=None):
+        """{"channel": cSE's gate (B, 1, 1, C), "spatial": sSE's gate (B, H, W, 1)}, both in (0, 1)."""
+        return {"channel": ops.sigmoid(self.channel_logits(ops.mean(x, axis=(1, 2)))),
+                "spatial": ops.sigmoid(apply_conv(self.spatial_conv, x))}
+
     def attend(self, x, training=None):
-        g_c = ops.sigmoid(self.channel_logits(ops.mean(x, axis=(1, 2))))
-        return x * (g_c + ops.sigmoid(apply_conv(self.spatial_conv, x)))  # = x*g_c + x*g_s, one full-size product less
+        gates = self.gates(x, training=training)
+        return x * (gates["channel"] + gates["spatial"])  # = x*g_c + x*g_s, one full-size product less
 
 
 @register("eca")
@@ -84,8 +93,12 @@ class EfficientChannelAttention(AttentionLayer):
         self.conv = channel_gate_conv1d(self.kernel_size or eca_kernel_size(channels), "conv")
         self.conv.build((None, channels, 1))
 
+    def gates(self, x, training=None):
+        """{"channel": (B, 1, 1, C)} in (0, 1)."""
+        return {"channel": apply_channel_conv1d(self.conv, ops.mean(x, axis=(1, 2)))}
+
     def attend(self, x, training=None):
-        return x * apply_channel_conv1d(self.conv, ops.mean(x, axis=(1, 2)))
+        return x * self.gates(x, training=training)["channel"]
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size}
@@ -109,10 +122,20 @@ class CBAM(ChannelMLPAttention):
         self.spatial_conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", name="spatial_conv")
         self.spatial_conv.build((None, None, None, 2))
 
-    def attend(self, x, training=None):
+    def _channel_then_spatial(self, x):
+        """(x * g_c, {"channel": g_c (B, 1, 1, C), "spatial": g_s (B, H, W, 1)}); g_s is computed on x * g_c."""
         logits = self.channel_logits(ops.mean(x, axis=(1, 2))) + self.channel_logits(ops.max(x, axis=(1, 2)))
-        x = x * ops.sigmoid(logits)
-        return x * ops.sigmoid(apply_conv(self.spatial_conv, mean_max(x, axis=-1)))
+        g_c = ops.sigmoid(logits)
+        x = x * g_c
+        return x, {"channel": g_c, "spatial": ops.sigmoid(apply_conv(self.spatial_conv, mean_max(x, axis=-1)))}
+
+    def gates(self, x, training=None):
+        """{"channel": (B, 1, 1, C), "spatial": (B, H, W, 1)}, in (0, 1); y = x * channel * spatial."""
+        return self._channel_then_spatial(x)[1]
+
+    def attend(self, x, training=None):
+        x, gates = self._channel_then_spatial(x)
+        return x * gates["spatial"]
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size}

@@ -81,12 +81,18 @@ class SpatialChannelAttention(AttentionLayer):
             g = bn(g, training=training)
         return ops.sigmoid(g)
 
-    def attend(self, x, training=None):
+    def gates(self, x, training=None):
+        """{"height": g_h (B, H, 1, C), "width": g_w (B, 1, W, C)} (+ "spatial": g_s (B, H, W, 1) with
+        ``spatial_branch``), sigmoid gates in (0, 1)."""
         g_h = ops.transpose(self._gate(self.branches[0], self._pool(x, 2), training), (0, 1, 3, 2))  # (B,H,1,C)
         g_w = ops.transpose(self._gate(self.branches[1], self._pool(x, 1), training), (0, 3, 1, 2))  # (B,1,W,C)
-        gates = [g_h, g_w]
+        gates = {"height": g_h, "width": g_w}
         if self.spatial_branch:
-            gates.append(self._gate(self.branches[2], self._pool(x, 3), training))  # (B,H,W,1)
+            gates["spatial"] = self._gate(self.branches[2], self._pool(x, 3), training)  # (B,H,W,1)
+        return gates
+
+    def attend(self, x, training=None):
+        gates = list(self.gates(x, training=training).values())
         if self.fusion == "mul":
             y = x
             for g in gates:

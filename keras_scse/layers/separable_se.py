@@ -95,7 +95,8 @@ class SeparableSqueezeExcite(AttentionLayer):
     def _squeezed(self, x):
         return apply_conv(self.squeeze_conv, x) if self.squeeze == "conv" else mean_max(x, axis=-1)
 
-    def attend(self, x, training=None):
+    def gates(self, x, training=None):
+        """{"channel": g_c (B, 1, 1, C), "spatial": g_s (B, H, W, 1)}, both sigmoid gates in (0, 1)."""
         g_c = apply_channel_conv1d(self.channel_conv, ops.mean(x, axis=(1, 2)))
         s = self._squeezed(x)
         if self.spatial == "conv":
@@ -104,6 +105,11 @@ class SeparableSqueezeExcite(AttentionLayer):
             g_h = ops.sigmoid(apply_conv(self.conv_h, ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
             g_w = ops.sigmoid(apply_conv(self.conv_w, ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
             g_s = g_h * g_w
+        return {"channel": g_c, "spatial": g_s}
+
+    def attend(self, x, training=None):
+        gates = self.gates(x, training=training)
+        g_c, g_s = gates["channel"], gates["spatial"]
         if self.fusion == "add":  # = x*g_c + x*g_s with one full-size product less (forward and backward)
             return x * (g_c + g_s)
         if self.fusion == "max":

@@ -1,0 +1,255 @@
+"""keras_scse.explain: attention maps from the layers' own gates, Grad-CAM, its sanity check, figures, errors."""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from keras_scse import applications, explain
+from keras_scse import layers as L
+from keras_scse.explain import figures, gradcam
+
+ATTENTION = ["separable_se", "sca", "cbam", "concurrent_se", "se", "eca"]
+GATES = {"separable_se": {"channel", "spatial"}, "sca": {"height", "width"}, "cbam": {"channel", "spatial"},
+         "concurrent_se": {"channel", "spatial"}, "se": {"channel"}, "eca": {"channel"}}
+X = np.random.default_rng(0).random((3, 32, 32, 1)).astype("float32")
+
+
+def tiny(attention="separable_se", **kwargs):
+    kwargs = {"input_shape": (32, 32, 1), "classes": 3, **kwargs}
+    return applications.SqueezeNext(blocks=(1, 1, 1, 1), width=0.25, attention=attention, **kwargs)
+
+
+def randomise(model, seed=1, scale=0.5):
+    """Random attention weights, so that the gates are not all 0.5."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, L.AttentionLayer):
+            for w in layer.weights:
+                w.assign(rng.normal(size=w.shape).astype("float32") * scale)
+
+
+def layer_input(model, layer, x):
+    """The map ``layer`` receives in ``model``, from a probe model (independent of explain's call wrapper)."""
+    return np.asarray(keras.Model(model.input, layer.input)(x, training=False))
+
+
+@pytest.mark.parametrize("attention", ATTENTION)
+def test_attention_maps_keys_shapes_ranges_and_outputs_unchanged(attention):
+    model = tiny(attention)
+    randomise(model)
+    before = np.asarray(model(X, training=False))
+    maps = explain.attention_maps(model, X)
+    names = [layer.name for layer in model.layers if isinstance(layer, L.AttentionLayer)]
+    assert list(maps) == names and len(names) == 4
+    for name in names:
+        _, h, w, c = model.get_layer(name).input.shape
+        assert set(maps[name]) == GATES[attention]
+        expected = {"channel": (3, c), "spatial": (3, h, w), "height": (3, h, c), "width": (3, w, c)}
+        for gate, value in maps[name].items():
+            assert value.shape == expected[gate], (name, gate)
+            assert value.min() >= 0 and value.max() <= 1 and value.std() > 0, (name, gate)
+    np.testing.assert_array_equal(np.asarray(model(X, training=False)), before)
+    assert all("call" not in layer.__dict__ for layer in model.layers)  # the wrappers are gone
+
+
+def test_model_without_attention_gives_an_empty_dict():
+    assert explain.attention_maps(tiny(None), X) == {}
+
+
+@pytest.mark.parametrize("attention", ATTENTION)
+def test_gates_are_what_the_layer_multiplies_by(attention):
+    model = tiny(attention)
+    randomise(model)
+    name = "stage2_unit1_attention"
+    layer = model.get_layer(name)
+    x = layer_input(model, layer, X)
+    g = explain.attention_maps(model, X)[name]
+    c = g.get("channel", np.ones((3, x.shape[-1])))[:, None, None, :]
+    s = g.get("spatial", np.ones(x.shape[:3]))[..., None]
+    if attention == "sca":
+        expected = x * g["height"][:, :, None, :] * g["width"][:, None, :, :]
+    else:
+        expected = x * (c + s) if attention == "concurrent_se" else x * c * s
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_residual_gate_layers_report_gamma_and_their_output_mixes_by_it():
+    model = tiny("se", attention_kwargs={"residual_gate": True})
+    randomise(model)
+    layer = model.get_layer("stage1_unit1_attention")
+    layer.gamma.assign(0.3)
+    x = layer_input(model, layer, X)
+    maps = explain.attention_maps(model, X)[layer.name]
+    assert maps["gamma"] == pytest.approx(0.3)
+    gated = x * maps["channel"][:, None, None, :]
+    np.testing.assert_allclose(np.asarray(layer(x)), x + 0.3 * (gated - x), rtol=1e-5, atol=1e-6)
+
+
+def test_nested_attention_layers_are_found_with_their_path():
+    inner = tiny("eca")
+    outer = keras.Sequential([keras.Input((32, 32, 1)), inner], name="outer")
+    maps = explain.attention_maps(outer, X)
+    assert list(maps) == [f"{inner.name}/stage{i}_unit1_attention" for i in range(1, 5)]
+    direct = explain.attention_maps(inner, X)
+    np.testing.assert_array_equal(maps[f"{inner.name}/stage3_unit1_attention"]["channel"],
+                                  direct["stage3_unit1_attention"]["channel"])
+
+
+def test_grad_cam_shape_range_and_default_layer_rule():
+    model = tiny("separable_se")
+    heat = explain.grad_cam(model, X)
+    assert heat.shape == (3, 32, 32) and heat.min() >= 0 and heat.max() <= 1
+    assert np.allclose(heat.max(axis=(1, 2)), 1) or (heat == 0).all()
+    default = gradcam.choose_layer  # imagenet stem (stride 4): P2..P5 = 8, 4, 2, 1 cells -> P2
+    assert default(model, None, (32, 32, 1)).name == explain.feature_maps(model)["P2"].name
+    cifar = tiny("se", stem="cifar")  # stride 1: P0..P3 = 32, 16, 8, 4 cells -> P2
+    assert default(cifar, None, (32, 32, 1)).name == explain.feature_maps(cifar)["P2"].name
+    large = tiny("se", input_shape=(64, 64, 1))  # P2..P5 = 16, 8, 4, 2 cells -> P3
+    assert default(large, None, (64, 64, 1)).name == explain.feature_maps(large)["P3"].name
+    small = tiny("se", input_shape=(28, 28, 1))  # P2..P5 = 7, 4, 2, 1: none has 8 x 8, the largest is P2
+    assert default(small, None, (28, 28, 1)).name == explain.feature_maps(small)["P2"].name
+    np.testing.assert_array_equal(explain.grad_cam(model, X, layer="P2"), heat)
+
+
+def test_grad_cam_hand_checkable_model_looks_where_the_class_score_comes_from():
+    """The features are zero outside the top-left 8 x 8 of the 16 x 16 map (cropped, then zero-padded back), so
+    the class score depends only on that region: the map is zero elsewhere, peaks inside, and with one positive
+    feature channel equals the features there divided by their maximum."""
+    inp = keras.Input((16, 16, 1))
+    conv = keras.layers.Conv2D(1, 3, padding="same", activation="relu", name="conv")(inp)
+    corner = keras.layers.Cropping2D(((0, 8), (0, 8)))(conv)
+    features = keras.layers.ZeroPadding2D(((0, 8), (0, 8)), name="features")(corner)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inp, out)
+    model.get_layer("conv").set_weights([np.full((3, 3, 1, 1), 0.2, "float32"), np.zeros(1, "float32")])
+    model.layers[-1].set_weights([np.array([[1.0, -1.0]], "float32"), np.zeros(2, "float32")])
+    x = np.random.default_rng(1).random((2, 16, 16, 1)).astype("float32") + 0.1
+    heat = explain.grad_cam(model, x, class_index=0, layer="features")
+    assert (heat[:, 8:, :] == 0).all() and (heat[:, :, 8:] == 0).all()
+    peaks = [np.unravel_index(np.argmax(h), h.shape) for h in heat]
+    assert all(r < 8 and c < 8 for r, c in peaks)
+    a = np.asarray(keras.Model(inp, conv)(x))[:, :8, :8, 0]
+    np.testing.assert_allclose(heat[:, :8, :8], a / a.max(axis=(1, 2), keepdims=True), rtol=1e-5, atol=1e-6)
+    assert (explain.grad_cam(model, x, class_index=1, layer="features") == 0).all()  # class 1: only negative evidence
+
+
+def squares(n, seed):
+    """32 x 32 grey images, noise plus a bright 8 x 8 square in one of four quadrants; the class = the quadrant."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 32, 32, 1)).astype("float32") * 0.2
+    y = rng.integers(0, 4, n)
+    for img, label in zip(x, y):
+        r, c = 16 * (label // 2) + rng.integers(0, 9), 16 * (label % 2) + rng.integers(0, 9)
+        img[r:r + 8, c:c + 8] = 1.0
+    return x, y
+
+
+def test_sanity_check_reinitialising_the_top_stage_changes_the_maps():
+    """Adebayo et al. 2018: maps that survive randomising the model's top layers do not explain the model."""
+    keras.utils.set_random_seed(0)
+    model = tiny(None, classes=4)
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = squares(768, 0)
+    model.fit(x, y, batch_size=64, epochs=4, verbose=0)
+    test_x, test_y = squares(16, 1)
+    accuracy = model.evaluate(test_x, test_y, verbose=0)[1]
+    assert accuracy >= 0.75  # it learned the task
+    trained = explain.grad_cam(model, test_x, class_index=test_y)
+    fresh = tiny(None, classes=4)
+    top = [layer.name for layer in model.layers if layer.name.startswith(("stage4", "final", "predictions"))]
+    for name in top:
+        model.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
+    randomised = explain.grad_cam(model, test_x, class_index=test_y)
+    with warnings.catch_warnings():  # a constant map (all zero) has no ranks: counted as uncorrelated
+        warnings.simplefilter("ignore")
+        rho = np.nan_to_num([spearmanr(a.ravel(), b.ravel())[0] for a, b in zip(trained, randomised)])
+    print("accuracy", accuracy, "rank correlations", np.round(rho, 2))
+    assert np.mean(rho) < 0.5, rho
+
+
+@pytest.mark.backend
+def test_tensorflow_and_jax_give_the_same_maps(tmp_path):
+    pytest.importorskip("jax")
+    from test_backends import ROOT, run_backend
+
+    model = tiny("separable_se")
+    randomise(model, scale=0.3)
+    model.save(tmp_path / "m.keras")
+    classes = np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x=X, classes=classes)
+    run_backend("jax", os.path.join(ROOT, "tests", "scripts", "explain_backend.py"), str(tmp_path / "m.keras"),
+                str(tmp_path / "in.npz"), str(tmp_path / "out.npz"), timeout=600)
+    jax = np.load(tmp_path / "out.npz")
+    assert str(jax["backend"]) == "jax"
+    heat = explain.grad_cam(model, X, classes)
+    assert heat.max() > 0
+    np.testing.assert_allclose(jax["heat"], heat, atol=1e-4)
+    for key, gates in explain.attention_maps(model, X).items():
+        for name, gate in gates.items():
+            np.testing.assert_allclose(jax[f"{key}|{name}"], gate, atol=1e-5)
+
+
+def test_errors_name_the_problem_and_the_fix():
+    model = tiny("se")
+    with pytest.raises(ValueError, match=r"'P9' is not a feature map .*\['P2', 'P3', 'P4', 'P5'\].*stem_conv"):
+        explain.grad_cam(model, X, layer="P9")
+    with pytest.raises(ValueError, match=r"must be in \[0, 2\] \(the model has 3 classes\)"):
+        explain.grad_cam(model, X, class_index=3)
+    with pytest.raises(ValueError, match="one int per image"):
+        explain.grad_cam(model, X, class_index=[0, 1])
+    wrong_rank = r"\(batch, height, width, channels\).*received shape \(32, 32, 1\).*image\[None\]"
+    with pytest.raises(ValueError, match=wrong_rank):
+        explain.attention_maps(model, X[0])
+    with pytest.raises(ValueError, match="takes 1-channel images; received 2 channels.*grey <-> RGB"):
+        explain.grad_cam(model, np.repeat(X, 2, axis=-1))
+    with pytest.raises(ValueError, match=r"takes 32x32 images; received 16x16.*resize"):
+        explain.grad_cam(model, X[:, :16, :16])
+    with pytest.raises(ValueError, match="include_top=True"):
+        explain.grad_cam(tiny("se", include_top=False), X)
+
+
+def test_grey_and_rgb_images_are_converted():
+    rgb_model = tiny("se", input_shape=(32, 32, 3))
+    np.testing.assert_allclose(explain.grad_cam(rgb_model, X), explain.grad_cam(rgb_model, np.repeat(X, 3, -1)))
+    grey_model = tiny("se")
+    rgb = np.random.default_rng(2).random((3, 32, 32, 3)).astype("float32")
+    luma = (rgb @ np.array([0.299, 0.587, 0.114], "float32"))[..., None]
+    np.testing.assert_allclose(explain.grad_cam(grey_model, rgb), explain.grad_cam(grey_model, luma))
+
+
+def test_figures_one_png_per_image_with_the_presets_class_names(tmp_path, monkeypatch):
+    """explain_images on a preset name: the card's class names label the top-k (a tiny model stands in for the
+    preset's network here; the real one: the slow test below)."""
+    seen = []
+    plot = figures.plot_explanation
+    monkeypatch.setattr(figures, "plot_explanation", lambda *a, **k: seen.append(a) or plot(*a, **k))
+    monkeypatch.setattr(figures, "from_preset", lambda preset: tiny("separable_se", classes=10))
+    x, _ = squares(2, 3)
+    paths = explain.explain_images("SCSENet44/fashion_mnist", x, str(tmp_path), top=3)
+    check_figures(paths, seen, applications.model_card("SCSENet44/fashion_mnist")["class_names"])
+    image, heat, top_k, attention = seen[0][:4]
+    figure = plot(image, heat, top_k, attention)
+    assert len(figure.axes) == 3 * (1 + 4)  # image, overlay, classes; then one row per stage
+
+
+@pytest.mark.slow
+def test_figures_of_the_shipped_preset(tmp_path, monkeypatch):
+    seen = []
+    plot = figures.plot_explanation
+    monkeypatch.setattr(figures, "plot_explanation", lambda *a, **k: seen.append(a) or plot(*a, **k))
+    paths = explain.explain_images("SCSENet44/fashion_mnist", squares(2, 3)[0], str(tmp_path), top=3)
+    check_figures(paths, seen, applications.model_card("SCSENet44/fashion_mnist")["class_names"])
+
+
+def check_figures(paths, seen, names):
+    assert [os.path.basename(p) for p in paths] == ["explain_0.png", "explain_1.png"]
+    assert all(os.path.getsize(p) > 10_000 for p in paths)
+    image, heat, top_k, attention = seen[0][:4]
+    assert heat.shape == image.shape[:2] and len(top_k) == 3 and all(name in names for name, _ in top_k)
+    assert sum(p for _, p in top_k) <= 1 + 1e-6
+    stages = explain.stage_maps(attention)  # 4 stages: the last attention layer of each
+    assert len(stages) == 4 and all(set(g) == {"channel", "spatial"} for g in stages.values())

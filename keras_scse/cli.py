@@ -384,7 +384,7 @@ def add_demo(sub):
 
 
 def add_train(sub):
-    from keras_scse.training.core import TrainConfig
+    from keras_scse.training.config import TrainConfig
 
     tr = sub.add_parser(
         "train", help="train a registered model; re-running the same command resumes",

@@ -56,6 +56,9 @@ class SeparableSqueezeExcite(AttentionLayer):
         residual_gate: start as an exact identity (see ``AttentionLayer``).
     """
 
+    # the allowed option values: one source for the checks below and for search spaces over this layer
+    SPATIAL_VARIANTS, FUSIONS, SQUEEZES = SPATIAL_VARIANTS, FUSIONS, SQUEEZES
+
     def __init__(self, spatial="axial", fusion="mul", channel_kernel=None, spatial_kernel=None,
                  squeeze="conv", **kwargs):
         super().__init__(**kwargs)

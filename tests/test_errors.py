@@ -84,7 +84,7 @@ def test_unexpected_errors_exit_1_with_one_line_naming_the_error(monkeypatch, ca
     def broken(args):
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_info", broken)
+    monkeypatch.setattr(cli.info, "cmd_info", broken)  # the command module of `info`
     code, lines = run_cli(["info"], capsys)
     assert code == 1 and lines == ["keras-scse: error: RuntimeError: disk on fire second line (--debug shows the "
                                    "traceback)"]

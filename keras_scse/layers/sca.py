@@ -40,6 +40,9 @@ class SpatialChannelAttention(AttentionLayer):
         residual_gate: start as an exact identity (see ``AttentionLayer``).
     """
 
+    # the allowed option values: one source for the checks below and for search spaces over this layer
+    POOLS, FUSIONS = POOLS, FUSIONS
+
     def __init__(self, kernel_size=7, pool="avgmax", fusion="mul", spatial_branch=False, use_bn=False,
                  **kwargs):
         super().__init__(**kwargs)

@@ -57,6 +57,8 @@ class SeparableSqueezeExcite(AttentionLayer):
     """
 
     model_prefix = "scse"  # models with this layer are named as the paper names them: SC-SENet ("scsenet44")
+    # the allowed option values: one source for the checks below and for search spaces over this layer
+    SPATIAL_VARIANTS, FUSIONS, SQUEEZES = SPATIAL_VARIANTS, FUSIONS, SQUEEZES
 
     def __init__(self, spatial="axial", fusion="mul", channel_kernel=None, spatial_kernel=None,
                  squeeze="conv", **kwargs):

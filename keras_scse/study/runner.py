@@ -15,7 +15,7 @@ import time
 
 import keras
 
-from keras_scse.training.core import finished_epochs
+from keras_scse.training.run_folder import finished_epochs
 
 FIELDS = ["variant", "seed", "test_accuracy", "best_val_accuracy", "epochs", "params", "macs", "train_s",
           "backend", "device", "commit", "command"]

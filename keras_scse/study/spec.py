@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-from keras_scse.training.core import TrainConfig
+from keras_scse.training.config import TrainConfig
 
 # TrainConfig fields a study may not set: each run gets its own folder and seed, and its model is the variant's.
 PER_RUN = {"run_dir", "seed", "model", "model_kwargs"}

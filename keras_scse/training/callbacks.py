@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 
-from keras_scse.training.core import finished_epochs
+from keras_scse.training.run_folder import finished_epochs
 
 
 class TrainingDiverged(RuntimeError):

@@ -27,18 +27,12 @@ import keras
 
 from keras_scse import applications
 from keras_scse.data.pipeline import check_augment
-from keras_scse.training import (
-    PreciseBatchNorm,
-    compile_model,
-    describe_dataset,
-    finished_epochs,
-    load_splits,
-    one_hot,
-    prepare_run_folder,
-    report,
-    scaled_recipe,
-    trim_history,
-)
+from keras_scse.training import report
+from keras_scse.training.callbacks import PreciseBatchNorm
+from keras_scse.training.config import describe_dataset
+from keras_scse.training.recipes import compile_model, scaled_recipe
+from keras_scse.training.run_folder import finished_epochs, prepare_run_folder, trim_history
+from keras_scse.training.splits import load_splits, one_hot
 
 HEAD_LR_FACTOR = 10
 HEAD_LAYERS = ("head_dropout", "predictions", "avg_pool", "max_pool")

@@ -38,12 +38,25 @@ def read_history(path):
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def plot_curves(history, path):
+def pyplot():
+    """matplotlib.pyplot on the Agg backend: figures go to files, no display needed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, path, dpi=100):
+    """Lay out, write and close ``fig`` (closed figures free their memory in long runs)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+
+
+def plot_curves(history, path):
+    plt = pyplot()
     epochs = [int(row["epoch"]) + 1 for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric in zip(axes, ("loss", "accuracy")):
@@ -54,17 +67,11 @@ def plot_curves(history, path):
         ax.set_title(metric)
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_confusion(matrix, class_names, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     matrix = np.asarray(matrix)
     fig, ax = plt.subplots(figsize=(1 + 0.6 * len(class_names), 1 + 0.6 * len(class_names)))
     ax.imshow(matrix, cmap="Blues")
@@ -75,13 +82,21 @@ def plot_confusion(matrix, class_names, path):
                 color="white" if value > matrix.max() / 2 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
-def write_json(obj, path):
-    """Write atomically (a temporary file, then rename): readers never see half a file."""
+def write_json(obj, path, default=None):
+    """Write atomically (a temporary file, then rename): readers never see half a file. ``default``: as
+    ``json.dump``'s, for values JSON has no type for (e.g. ``str``)."""
     with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=2)
+        json.dump(obj, f, indent=2, default=default)
     os.replace(path + ".tmp", path)
+
+
+def read_json(path):
+    """The JSON object in ``path``, or None when the file is missing or unreadable."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None

@@ -20,8 +20,10 @@ import keras
 from keras_scse.data.pipeline import tensorflow_installed
 from keras_scse.training import report
 from keras_scse.training.callbacks import PreciseBatchNorm, StopOnNonFinite
-from keras_scse.training.core import compile_model, finished_epochs, load_splits, one_hot, prepare_run_dir
-from keras_scse.training.strategy import barrier, is_chief, resolve_jit_compile, select_strategy, set_precision
+from keras_scse.training.recipes import compile_model
+from keras_scse.training.run_folder import finished_epochs, prepare_run_dir
+from keras_scse.training.splits import load_splits, one_hot
+from keras_scse.training.strategy import barrier, is_chief, set_precision, strategy_and_jit
 
 
 def worker_run_dir(config):
@@ -48,12 +50,9 @@ def train(config, fresh=False, resume=False, verbose="auto", callbacks=()):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"`{arg}` must be a positive integer; received {arg}={value!r}.")
     started = time.time()
-    strategy = select_strategy(config.cpu_devices)  # first: MultiWorker must exist before other TF work
+    # first: MultiWorker must exist before other TF work
+    strategy, jit = strategy_and_jit(config.cpu_devices, config.jit_compile, config.batch_size)
     precision = set_precision(config.mixed_precision)
-    jit = resolve_jit_compile(config.jit_compile, strategy)
-    if config.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch_size={config.batch_size} must be divisible by the "
-                         f"{strategy.num_replicas_in_sync} replicas.")
     chief = is_chief()
     if chief or not fresh:  # other workers make the same checks (and fail the same way), but write nothing
         prepare_run_dir(config, fresh, resume, write=chief)

@@ -156,6 +156,16 @@ def resolve_jit_compile(jit_compile, strategy):
     return bool(jit_compile)
 
 
+def strategy_and_jit(cpu_devices, jit_compile, batch_size):
+    """(strategy, resolved jit_compile) for a run of global ``batch_size``, which the replicas must divide."""
+    strategy = select_strategy(cpu_devices)
+    jit = resolve_jit_compile(jit_compile, strategy)
+    if batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"batch_size={batch_size} must be divisible by the "
+                         f"{strategy.num_replicas_in_sync} replicas.")
+    return strategy, jit
+
+
 def set_precision(mixed_precision):
     """mixed_float16 on GPUs when asked; on CPU it would only slow down, so it is refused with a warning."""
     if mixed_precision and has_gpu():

@@ -19,6 +19,7 @@ from keras_scse.tuning.hypermodels import (
     SCAMOBILENETV2_SPACE,
     SCARESNET_SPACE,
     SCSENET_SPACE,
+    BackboneHyperModel,
     HyperSCAMobileNetV2,
     HyperSCAResNet,
     HyperSCSENet,
@@ -31,6 +32,7 @@ from keras_scse.tuning.hypermodels import (
 )
 
 __all__ = [
+    "BackboneHyperModel",
     "HYPERMODELS",
     "HyperSCAMobileNetV2",
     "HyperSCAResNet",

@@ -9,13 +9,15 @@ import importlib
 import json
 import math
 import os
+import shutil
 import time
 import warnings
 
 import keras
 import keras_tuner as kt
 
-from keras_scse.tuning.hypermodels import OverBudget, SCSEHyperModel, get_hypermodel
+from keras_scse.training import changed_settings, load_split, one_hot, report, strategy_and_jit
+from keras_scse.tuning.hypermodels import BackboneHyperModel, OverBudget, get_hypermodel
 
 TUNER_NAMES = ("random", "hyperband", "bayesian")
 SIDECAR = "keras_scse_trial.json"  # per trial, written by the process that ran it: status, error, cost, time
@@ -77,7 +79,7 @@ class _Recording:
         except (TypeError, ValueError):
             offset = 0
         keras.utils.set_random_seed(self.search_seed + offset)  # a trial's init does not depend on who runs it
-        if isinstance(self.hypermodel, SCSEHyperModel):
+        if isinstance(self.hypermodel, BackboneHyperModel):
             self.hypermodel.last_cost = None
         super().on_trial_begin(trial)
 
@@ -86,7 +88,7 @@ class _Recording:
         record = {"trial_id": trial.trial_id, "status": trial.status, "tuner_id": self.tuner_id,
                   "error": error_line(trial.message), "params": cost.get("params"), "macs": cost.get("macs"),
                   "time_s": round(time.time() - getattr(self, "_trial_started", time.time()), 1)}
-        _write_json(record, os.path.join(self.get_trial_dir(trial.trial_id), SIDECAR))
+        report.write_json(record, os.path.join(self.get_trial_dir(trial.trial_id), SIDECAR), default=str)
         super().on_trial_end(trial)
 
 
@@ -162,21 +164,6 @@ def _fmt_int(value):
     return "?" if value is None or value == "" else f"{int(value):,}"
 
 
-def _write_json(obj, path):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=str)
-    os.replace(tmp, path)
-
-
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def error_line(message):
     """The exception line of a traceback string ("OverBudget: Over budget, ..."), or None."""
     if not message:
@@ -204,7 +191,7 @@ def collect_rows(tuner, hypermodel):
     names = list(hypermodel.space)
     for trial_id in sorted(tuner.oracle.trials, key=_sort_key):
         trial = tuner.oracle.trials[trial_id]
-        side = _read_json(os.path.join(tuner.project_dir, f"trial_{trial_id}", SIDECAR)) or {}
+        side = report.read_json(os.path.join(tuner.project_dir, f"trial_{trial_id}", SIDECAR)) or {}
         metrics = trial.metrics
 
         def metric(name):
@@ -258,11 +245,7 @@ def plot_accuracy_vs_params(rows, path, max_params=None, reference=None, title=N
     """Scatter of validation accuracy against parameters (log x): trained trials, the best one starred,
     rejected ones as crosses on the floor, the budget as a dashed line, and an optional ``reference`` point
     ``{"label", "params", "val_accuracy"}`` (e.g. the default configuration trained the same way)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = report.pyplot()
     done = [r for r in rows if r["status"] == "COMPLETED" and r["params"]]
     rejected = [r for r in rows if r["status"] == "REJECTED" and r["params"]]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -290,9 +273,7 @@ def plot_accuracy_vs_params(rows, path, max_params=None, reference=None, title=N
     ax.set_title(title or "architecture search: accuracy vs parameters")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    report.save_figure(fig, path, dpi=120)
 
 
 def best_record(hypermodel, row, hypermodel_name):
@@ -338,7 +319,7 @@ def write_results(tuner, hypermodel, hypermodel_name, save_best_model=True, star
     best_row = max(done, key=lambda r: r["val_accuracy"])
     best = best_record(hypermodel, best_row, hypermodel_name)
     files["best_hyperparameters.json"] = os.path.join(project_dir, "best_hyperparameters.json")
-    _write_json(best, files["best_hyperparameters.json"])
+    report.write_json(best, files["best_hyperparameters.json"], default=str)
     files["accuracy_vs_params.png"] = os.path.join(project_dir, "accuracy_vs_params.png")
     plot_accuracy_vs_params(rows, files["accuracy_vs_params.png"], max_params=hypermodel.max_params,
                             title=f"{hypermodel_name}: {len(done)} trained of {len(rows)} trials")
@@ -365,22 +346,6 @@ def write_results(tuner, hypermodel, hypermodel_name, save_best_model=True, star
 
 # ------------------------------------------------------------------------------------------- driver
 
-def _check_or_write_config(project_dir, config, overwrite):
-    path = os.path.join(project_dir, "search_config.json")
-    saved = None if overwrite else _read_json(path)
-    current = json.loads(json.dumps(config, default=str))
-    if saved is not None:
-        changed = sorted(k for k in current if k not in ("max_trials", "epochs") and saved.get(k) != current[k])
-        if changed:
-            raise ValueError(
-                f"{project_dir} holds a search with different settings ({changed}). To continue it, use the "
-                "same settings (only max_trials/epochs may change); otherwise pass overwrite=True (--overwrite) "
-                "or another project_name/directory."
-            )
-    os.makedirs(project_dir, exist_ok=True)
-    _write_json(current, path)
-
-
 def search(hypermodel="scsenet", dataset="fashion_mnist", tuner="random", max_trials=10, epochs=3,
            directory="runs/tune", project_name=None, image_size=None, channels=None, limit=None, val_limit=None,
            batch_size=128, max_params=None, max_macs=None, seed=0, overwrite=False, augment=False,
@@ -390,7 +355,7 @@ def search(hypermodel="scsenet", dataset="fashion_mnist", tuner="random", max_tr
     """Architecture search over a keras_scse HyperModel; resumable; writes results in the project folder.
 
     Args (each in more detail in docs/tuning.md, with the results, resuming and distributed tuning):
-        hypermodel: "scsenet" (``HyperSCSENet``), "scaresnet", "scamobilenetv2", or a ``SCSEHyperModel`` subclass.
+        hypermodel: "scsenet" (``HyperSCSENet``), "scaresnet", "scamobilenetv2", or a ``BackboneHyperModel`` subclass.
         dataset, image_size, channels, limit, val_limit, batch_size, augment, val_fraction, seed, data_dir: data,
             as ``keras_scse.data.load`` (``limit``, ``val_limit``: first N training, validation images).
         tuner, max_trials, epochs, patience: "random", "hyperband" (``epochs`` = max_epochs, ``max_trials``
@@ -447,7 +412,7 @@ def _check_arguments(hypermodel, tuner, max_trials, epochs):
     tuner_name = str(tuner).lower()
     if tuner_name not in TUNER_NAMES:
         raise ValueError(f"Unknown tuner {tuner!r}. Use one of {list(TUNER_NAMES)}.")
-    if isinstance(hypermodel, type) and issubclass(hypermodel, SCSEHyperModel):
+    if isinstance(hypermodel, type) and issubclass(hypermodel, BackboneHyperModel):
         hm_class, hm_name = hypermodel, hypermodel.__name__
     else:
         hm_class, hm_name = get_hypermodel(hypermodel), str(hypermodel).lower()
@@ -472,34 +437,36 @@ def _dataset_label(dataset):
 
 def _strategy(cpu_devices, jit_compile, batch_size):
     """(tf.distribute strategy, resolved jit_compile, the strategy to hand KerasTuner or None when single)."""
-    from keras_scse.training import resolve_jit_compile, select_strategy
-
-    strategy = select_strategy(cpu_devices)
-    jit = resolve_jit_compile(jit_compile, strategy)
+    strategy, jit = strategy_and_jit(cpu_devices, jit_compile, batch_size)
     multi = strategy.num_replicas_in_sync > 1 or os.environ.get("TF_CONFIG")
-    if batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch_size={batch_size} must be divisible by the {strategy.num_replicas_in_sync} replicas.")
     return strategy, jit, strategy if multi else None
 
 
 def _load_data(dataset, data_dir, image_size, channels, limit, val_limit, batch_size, augment, val_fraction, seed):
-    """((train pipeline, its DataInfo), (validation pipeline, its DataInfo))."""
-    from keras_scse import data
-
-    common = dict(image_size=image_size, channels=channels, batch_size=batch_size, seed=seed,
-                  val_fraction=val_fraction, data_dir=data_dir)
-    return (data.load(dataset, "train", augment=augment, limit=limit, **common),
-            data.load(dataset, "validation", limit=val_limit, **common))
+    """((train pipeline, its DataInfo), (validation pipeline, its DataInfo)), read as training reads them;
+    the train split keeps a partial last batch (steps_per_epoch counts it)."""
+    common = dict(image_size=image_size, channels=channels, seed=seed, val_fraction=val_fraction, data_dir=data_dir)
+    return (load_split(dataset, "train", batch_size, augment=augment, limit=limit, **common),
+            load_split(dataset, "validation", batch_size, limit=val_limit, **common))
 
 
 def _start_project(project_dir, overwrite, config):
     """Delete the project folder when ``overwrite``; then check the folder's search_config.json against
-    ``config`` (or write it)."""
+    ``config`` (training's run-folder rule; max_trials and epochs may change) and write it."""
     if overwrite and os.path.exists(project_dir):
-        import shutil
-
         shutil.rmtree(project_dir)
-    _check_or_write_config(project_dir, config, overwrite=False)
+    path = os.path.join(project_dir, "search_config.json")
+    saved = report.read_json(path)
+    current = json.loads(json.dumps(config, default=str))
+    changed = list(changed_settings(saved, current, keep=("max_trials", "epochs"))) if saved is not None else []
+    if changed:
+        raise ValueError(
+            f"{project_dir} holds a search with different settings ({changed}). To continue it, use the "
+            "same settings (only max_trials/epochs may change); otherwise pass overwrite=True (--overwrite) "
+            "or another project_name/directory."
+        )
+    os.makedirs(project_dir, exist_ok=True)
+    report.write_json(current, path, default=str)
 
 
 def _announce(kt_tuner, hm_name, tuner_name, info, val_info, max_params, max_macs, strategy, jit, project_dir):
@@ -515,8 +482,6 @@ def _announce(kt_tuner, hm_name, tuner_name, info, val_info, max_params, max_mac
 
 def _run_trials(kt_tuner, train_ds, val_ds, num_classes, epochs, patience, tensorboard, project_dir, verbose):
     """KerasTuner's search on one-hot labels, with EarlyStopping (and TensorBoard logs)."""
-    from keras_scse.training import one_hot
-
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience)]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(project_dir, "tensorboard"), write_graph=False))

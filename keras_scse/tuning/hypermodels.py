@@ -33,6 +33,8 @@ import time
 import keras_tuner as kt
 
 from keras_scse import layers as attention_layers
+from keras_scse.applications.squeezenext import STEMS
+from keras_scse.layers import SeparableSqueezeExcite, SpatialChannelAttention
 
 # ------------------------------------------------------------------------------------------- spaces as data
 
@@ -61,10 +63,11 @@ SCSENET_SPACE = {
     "blocks_stage3": {"kind": "int", "min": 1, "max": 16, "default": 12},
     "blocks_stage4": {"kind": "int", "min": 1, "max": 4, "default": 2},
     "width": {"kind": "choice", "values": [0.5, 0.75, 1.0, 1.25], "default": 0.75},
-    "stem": {"kind": "choice", "values": ["imagenet", "cifar"], "default": "imagenet"},
+    "stem": {"kind": "choice", "values": list(STEMS), "default": "imagenet"},
     "attention": {"kind": "choice", "values": attention_layers.names() + ["none"], "default": "separable_se"},
-    "scse_spatial": {"kind": "choice", "values": ["conv", "axial"], "default": "axial", "when": _SCSE},
-    "scse_fusion": {"kind": "choice", "values": ["add", "max", "mul"], "default": "mul", "when": _SCSE},
+    "scse_spatial": {"kind": "choice", "values": list(SeparableSqueezeExcite.SPATIAL_VARIANTS), "default": "axial",
+                     "when": _SCSE},
+    "scse_fusion": {"kind": "choice", "values": list(SeparableSqueezeExcite.FUSIONS), "default": "mul", "when": _SCSE},
     "scse_channel_kernel": {"kind": "choice", "values": [0, 3, 5, 7], "default": 0, "when": _SCSE},
     "scse_spatial_kernel": {"kind": "choice", "values": [0, 3, 5, 7], "default": 0, "when": _SCSE},
     **OPTIMIZER_SPACE,
@@ -75,7 +78,7 @@ SCSENET_SPACE = {
 SCARESNET_SPACE = {
     "depth": {"kind": "choice", "values": [18, 34, 50], "default": 18},
     "sca_kernel_size": {"kind": "choice", "values": [3, 5, 7], "default": 7},
-    "sca_fusion": {"kind": "choice", "values": ["mul", "mean"], "default": "mul"},
+    "sca_fusion": {"kind": "choice", "values": list(SpatialChannelAttention.FUSIONS), "default": "mul"},
     **OPTIMIZER_SPACE,
 }
 
@@ -84,7 +87,7 @@ SCARESNET_SPACE = {
 SCAMOBILENETV2_SPACE = {
     "alpha": {"kind": "choice", "values": [0.35, 0.5, 0.75, 1.0, 1.4], "default": 1.0},
     "sca_kernel_size": {"kind": "choice", "values": [3, 5, 7], "default": 3},
-    "sca_fusion": {"kind": "choice", "values": ["mul", "mean"], "default": "mul"},
+    "sca_fusion": {"kind": "choice", "values": list(SpatialChannelAttention.FUSIONS), "default": "mul"},
     **OPTIMIZER_SPACE,
 }
 
@@ -209,7 +212,7 @@ def model_cost(model, macs=True):
 
 # ------------------------------------------------------------------------------------------- hypermodels
 
-class SCSEHyperModel(kt.HyperModel):
+class BackboneHyperModel(kt.HyperModel):
     """Base class: a space as data, build + compile, a cost budget checked in ``fit`` before training.
 
     Args:
@@ -334,7 +337,7 @@ class SCSEHyperModel(kt.HyperModel):
         return results
 
 
-class HyperSCSENet(SCSEHyperModel):
+class HyperSCSENet(BackboneHyperModel):
     """SqueezeNext / SC-SENet architecture search (``keras_scse.applications.SqueezeNext``).
 
     Search space (``SCSENET_SPACE``; defaults = SCSENet44)::
@@ -351,7 +354,7 @@ class HyperSCSENet(SCSEHyperModel):
         optimizer: {sgd, adamw} (default sgd); lr_sgd 0.01..0.5 log (0.1) | lr_adamw 3e-4..1e-2 log (2e-3)
 
     The "cifar" stem keeps full resolution: ~14x the MACs of the ImageNet stem at the same blocks/width; pair
-    the search with ``max_macs`` when that matters. See ``SCSEHyperModel`` for the arguments.
+    the search with ``max_macs`` when that matters. See ``BackboneHyperModel`` for the arguments.
     """
 
     SPACE = SCSENET_SPACE
@@ -378,7 +381,7 @@ class HyperSCSENet(SCSEHyperModel):
         return SqueezeNext(**kwargs, name="scsenet_tuned" if kwargs.get("attention") else "squeezenext_tuned")
 
 
-class HyperSCAResNet(SCSEHyperModel):
+class HyperSCAResNet(BackboneHyperModel):
     """SCA-ResNet search (``keras_scse.applications.resnet``): depth x SCA options.
 
     Search space (``SCARESNET_SPACE``)::
@@ -388,7 +391,7 @@ class HyperSCAResNet(SCSEHyperModel):
         sca_fusion: {mul, mean} (default mul)          y = x*g_h*g_w, or the mean of the gated maps
         optimizer / lr_sgd / lr_adamw                  as HyperSCSENet
 
-    Inputs must be >= 32 px. See ``SCSEHyperModel`` for the arguments.
+    Inputs must be >= 32 px. See ``BackboneHyperModel`` for the arguments.
     """
 
     SPACE = SCARESNET_SPACE
@@ -409,7 +412,7 @@ class HyperSCAResNet(SCSEHyperModel):
         return applications.get_model(model, **kwargs)
 
 
-class HyperSCAMobileNetV2(SCSEHyperModel):
+class HyperSCAMobileNetV2(BackboneHyperModel):
     """SCA-MobileNetV2 search (``keras_scse.applications.SCAMobileNetV2``): width x SCA options.
 
     Search space (``SCAMOBILENETV2_SPACE``)::
@@ -419,7 +422,7 @@ class HyperSCAMobileNetV2(SCSEHyperModel):
         sca_fusion: {mul, mean} (default mul)
         optimizer / lr_sgd / lr_adamw                      as HyperSCSENet
 
-    Inputs must be >= 32 px. See ``SCSEHyperModel`` for the arguments.
+    Inputs must be >= 32 px. See ``BackboneHyperModel`` for the arguments.
     """
 
     SPACE = SCAMOBILENETV2_SPACE
@@ -437,6 +440,8 @@ class HyperSCAMobileNetV2(SCSEHyperModel):
 
         return SCAMobileNetV2(**kwargs)
 
+
+SCSEHyperModel = BackboneHyperModel  # the base's earlier name, public in keras_scse.tuning
 
 HYPERMODELS = {
     "scsenet": HyperSCSENet,

@@ -55,7 +55,8 @@ def add_tune(sub):
                     help='JSON name -> value pinning hyperparameters, e.g. \'{"stem": "imagenet"}\'')
     tu.add_argument("--space-overrides", type=json_object,
                     help='JSON name -> spec, e.g. \'{"width": {"kind": "choice", "values": [0.5, 0.75]}}\'')
-    tu.add_argument("--report-only", action="store_true", help="run no trial: write the results of the trials done so far")
+    tu.add_argument("--report-only", action="store_true",
+                    help="run no trial: write the results of the trials done so far")
     add_data_options(tu)
     add_device_options(tu)
     tu.set_defaults(**library_defaults(search), func=cmd_tune)

@@ -192,9 +192,8 @@ def collect_rows(tuner, hypermodel):
     for trial_id in sorted(tuner.oracle.trials, key=_sort_key):
         trial = tuner.oracle.trials[trial_id]
         side = report.read_json(os.path.join(tuner.project_dir, f"trial_{trial_id}", SIDECAR)) or {}
-        metrics = trial.metrics
 
-        def metric(name):
+        def metric(name, metrics=trial.metrics):  # bound now: called within this iteration only
             return metrics.get_best_value(name) if metrics.exists(name) else None
 
         error = side.get("error") or error_line(trial.message)

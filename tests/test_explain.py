@@ -253,3 +253,24 @@ def check_figures(paths, seen, names):
     assert sum(p for _, p in top_k) <= 1 + 1e-6
     stages = explain.stage_maps(attention)  # 4 stages: the last attention layer of each
     assert len(stages) == 4 and all(set(g) == {"channel", "spatial"} for g in stages.values())
+
+
+def test_cli_explain_writes_a_png_per_image_and_an_index(tmp_path, capsys):
+    from keras_scse import cli
+
+    model_path = str(tmp_path / "tiny.keras")
+    tiny().save(model_path)
+    folder = tmp_path / "images" / "sub"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, size in enumerate((32, 40, 24)):  # any size: resized to the model's input
+        keras.utils.save_img(str(folder / f"{i}.png"), rng.uniform(0, 255, (size, size, 3)).astype("uint8"))
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    assert cli.main(["explain", "--model-path", model_path, str(tmp_path / "images"), "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["explain_0.png", "explain_1.png", "explain_2.png", "index.html"]
+    index = (out / "index.html").read_text()
+    assert index.count("<figure>") == 3 and "sub/1.png" in index
+    assert "wrote 3 explanation(s)" in capsys.readouterr().out
+    assert cli.main(["explain", "--model-path", model_path, str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "'" + str(tmp_path / "missing") + "' is neither an image file nor a folder" in capsys.readouterr().err

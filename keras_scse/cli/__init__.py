@@ -6,11 +6,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
-from keras_scse.cli import backend, bench, demo, export, finetune, info, models, study, train, tune
+from keras_scse.cli import backend, bench, demo, explain, export, finetune, info, models, study, train, tune
 from keras_scse.cli.common import Parser, failure
 
 SUBCOMMANDS = (info.add_info, models.add_models, demo.add_demo, train.add_train, finetune.add_finetune,
-               tune.add_tune, export.add_export, bench.add_bench, study.add_study)
+               tune.add_tune, export.add_export, explain.add_explain, bench.add_bench, study.add_study)
 # checks that involve more than one argument; a failure is a parser error (one line, exit status 2)
 CHECKS = {"train": train.check_train, "finetune": finetune.check_finetune, "export": export.check_export}
 

@@ -268,9 +268,12 @@ def test_cli_explain_writes_a_png_per_image_and_an_index(tmp_path, capsys):
     (folder / "notes.txt").write_text("not an image")
     out = tmp_path / "out"
     assert cli.main(["explain", "--model-path", model_path, str(tmp_path / "images"), "--out", str(out)]) == 0
-    assert sorted(os.listdir(out)) == ["explain_0.png", "explain_1.png", "explain_2.png", "index.html"]
+    assert sorted(os.listdir(out)) == ["explain_0.png", "explain_1.png", "explain_2.png", "grid.png", "index.html"]
     index = (out / "index.html").read_text()
     assert index.count("<figure>") == 3 and "sub/1.png" in index
     assert "wrote 3 explanation(s)" in capsys.readouterr().out
     assert cli.main(["explain", "--model-path", model_path, str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "'" + str(tmp_path / "missing") + "' is neither an image file nor a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["explain", "--model-path", model_path, str(folder), "--dataset", "fashion_mnist", "--out", "x"])
+    assert "give image files or folders, or --dataset NAME (one of them)" in capsys.readouterr().err

@@ -93,6 +93,10 @@ def check_finetune(out):
     assert percent_printed(r"test accuracy ([0-9.]+)%", out) >= 50.0  # chance is 10%
 
 
+def check_explain(out):
+    assert re.search(r"^\(2, 32, 32\) 42 \['channel', 'spatial'\] \(2, 8, 8\)$", out, re.MULTILINE), out
+
+
 def block(page, heading, check, *marks):
     return pytest.param(page, heading, check, marks=marks, id=f"{page}: {heading}")
 
@@ -105,6 +109,7 @@ BLOCKS_RUN = [
     block("docs/models.md", "Pretrained weights and presets", check_presets),
     block("docs/export.md", "In Python", check_onnx, pytest.mark.slow),  # test_export covers the same export
     block("docs/finetuning.md", "In Python", check_finetune, pytest.mark.slow),
+    block("docs/explain.md", "In Python", check_explain),
 ]
 BLOCKS_NOT_RUN = {  # (page, heading): why a test does not run it as written
     ("docs/tuning.md", "Search"): "a 10-trial search; tests/test_tuning.py runs tuning.search on tiny budgets",

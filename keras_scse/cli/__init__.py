@@ -12,7 +12,8 @@ from keras_scse.cli.common import Parser, failure
 SUBCOMMANDS = (info.add_info, models.add_models, demo.add_demo, train.add_train, finetune.add_finetune,
                tune.add_tune, export.add_export, explain.add_explain, bench.add_bench, study.add_study)
 # checks that involve more than one argument; a failure is a parser error (one line, exit status 2)
-CHECKS = {"train": train.check_train, "finetune": finetune.check_finetune, "export": export.check_export}
+CHECKS = {"train": train.check_train, "finetune": finetune.check_finetune, "export": export.check_export,
+          "explain": explain.check_explain}
 
 
 def build_parser():

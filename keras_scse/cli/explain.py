@@ -45,6 +45,17 @@ def read_images(paths, shape):
     return np.stack(batch).astype("float32")
 
 
+def dataset_images(name, shape, limit):
+    """The first ``limit`` test images of a dataset (``keras_scse.data.load``) at the model's shape."""
+    import numpy as np
+
+    from keras_scse import data
+
+    batches, _ = data.load(name, "test", image_size=shape[:2], channels=shape[2], limit=limit, batch_size=limit)
+    images = np.asarray(next(iter(batches))[0])
+    return [f"{name} test image {i}" for i in range(len(images))], images
+
+
 def write_index(folder, paths, pictures):
     rows = "\n".join(f'<figure><img src="{os.path.basename(p)}" width="640"><figcaption>{html.escape(src)}'
                      "</figcaption></figure>" for src, p in zip(paths, pictures))
@@ -63,11 +74,14 @@ def cmd_explain(args):
         model, class_names = keras.saving.load_model(args.model_path, compile=False), None
     else:
         model, class_names = applications.from_preset(args.preset), applications.model_card(args.preset)["class_names"]
-    paths = image_paths(args.images)
     shape = model.input_shape[1:]
     if None in shape[:2]:
         shape = (args.image_size, args.image_size, shape[2])
-    images = read_images(paths, shape)
+    if args.dataset:
+        paths, images = dataset_images(args.dataset, shape, args.limit)
+    else:
+        paths = image_paths(args.images)
+        images = read_images(paths, shape)
     pictures = explain.explain_images(model, images, args.out, class_names=list(class_names or []) or None,
                                       top=args.top, layer=args.layer)
     print(f"wrote {len(pictures)} explanation(s) and {write_index(args.out, paths, pictures)}")
@@ -79,7 +93,10 @@ def add_explain(sub):
     source = ex.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a registered preset, e.g. SCSENet44/fashion_mnist (its class names too)")
     source.add_argument("--model-path", type=keras_file, help="a .keras model file")
-    ex.add_argument("images", nargs="+", help="image files or folders (searched recursively)")
+    ex.add_argument("images", nargs="*", help="image files or folders (searched recursively)")
+    ex.add_argument("--dataset", help="instead of files: the first --limit test images of a dataset, e.g. "
+                    "fashion_mnist")
+    ex.add_argument("--limit", type=positive_int, default=16, help="images taken from --dataset")
     ex.add_argument("--out", required=True, help="folder for explain_<i>.png and index.html")
     ex.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
     ex.add_argument("--layer", default=None, help="Grad-CAM layer: a layer name or P2..P5 (default: the deepest "
@@ -87,3 +104,8 @@ def add_explain(sub):
     ex.add_argument("--image-size", type=positive_int, default=64,
                     help="size the images are resized to when the model takes any size")
     ex.set_defaults(func=cmd_explain)
+
+
+def check_explain(parser, args):
+    if bool(args.images) == bool(args.dataset):
+        parser.error("give image files or folders, or --dataset NAME (one of them)")

@@ -85,8 +85,31 @@ def plot_explanation(image, heat=None, top_k=None, attention=None, path=None, ti
     return figure
 
 
+def plot_grid(images, heat, captions, path=None, columns=8):
+    """Many images at a glance: each image above its Grad-CAM overlay, with a caption (e.g. "coat 97%, true
+    coat"); saved as a PNG when ``path`` is given."""
+    rows = -(-len(images) // columns)
+    figure = Figure(figsize=(1.5 * columns, 3.1 * rows), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(2 * rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, (image, caption) in enumerate(zip(images, captions)):
+        top, bottom = axes[2 * (i // columns), i % columns], axes[2 * (i // columns) + 1, i % columns]
+        shown = displayable(image)
+        grey = {"cmap": "gray"} if shown.ndim == 2 else {}
+        top.imshow(shown, **grey)
+        top.set_title(caption, fontsize=7)
+        bottom.imshow(shown, **grey)
+        bottom.imshow(heat[i], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    if path:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
 def explain_images(model, images, folder, class_names=None, top=3, class_index=None, layer=None):
-    """One PNG per image in ``folder`` ("explain_{i}.png", returned): image, Grad-CAM, top-k, attention.
+    """One PNG per image in ``folder`` ("explain_{i}.png", returned) with the image, Grad-CAM, top-k classes
+    and attention, and all of them in "grid.png" (``plot_grid``).
 
     ``model``: a model, or a preset name ("SCSENet44/fashion_mnist"), built with its weights and its model
     card's class names (``class_names`` overrides them; default "class i")."""
@@ -98,7 +121,10 @@ def explain_images(model, images, folder, class_names=None, top=3, class_index=N
     heat = grad_cam(model, x, class_index=class_index, layer=layer)
     maps = attention_maps(model, x)
     os.makedirs(folder, exist_ok=True)
-    paths = []
+    paths, names = [], class_names or [f"class {c}" for c in range(probabilities.shape[-1])]
+    best = probabilities.argmax(-1)
+    plot_grid(x, heat, [f"{names[c]} {probabilities[i, c]:.0%}" for i, c in enumerate(best)],
+              os.path.join(folder, "grid.png"))
     for i in range(len(x)):
         best = np.argsort(-probabilities[i])[:top]
         top_k = [(class_names[c] if class_names else f"class {c}", float(probabilities[i, c])) for c in best]

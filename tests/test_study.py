@@ -89,7 +89,9 @@ def one_sgd_step_predictions(**kwargs):
     model = applications.SqueezeNext44(input_shape=(32, 32, 3), classes=3, **kwargs)
     x = np.random.default_rng(1).uniform(size=(8, 32, 32, 3)).astype("float32")
     y = keras.utils.to_categorical(np.arange(8) % 3, 3)
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="categorical_crossentropy")
+    # eager: one step needs no traced function (tracing a 44-layer train step costs a minute here)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="categorical_crossentropy",
+                  run_eagerly=True)
     model.train_on_batch(x, y)
     return model, model.predict_on_batch(x)
 

@@ -230,7 +230,8 @@ def test_a_tiny_sweep_runs_in_process_with_one_result_per_row():
         for mode in ("train", "infer"):
             passes = [float(t) for t in r[f"{mode}_ms_per_pass"].split()]
             assert len(passes) == 2 and r[f"{mode}_ms_min"] <= r[f"{mode}_step_ms"] <= r[f"{mode}_ms_max"]
-            assert r[f"{mode}_img_s"] == pytest.approx(2 / (r[f"{mode}_step_ms"] / 1000), rel=0.01)
+            # images/s of the median pass: between those of the slowest and the fastest pass (ms are rounded)
+            assert 0.98 * 2000 / r[f"{mode}_ms_max"] <= r[f"{mode}_img_s"] <= 1.02 * 2000 / r[f"{mode}_ms_min"]
     assert results[0]["train_overhead_pct"] == 0.0 and results[1]["params"] > results[0]["params"]
     assert results[1]["params"] == results[2]["params"]  # a formulation changes the ops, not the weights
 

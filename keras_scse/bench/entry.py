@@ -3,7 +3,8 @@
 An entry point declares its sweeps as data and calls ``main(sweeps, out=...)``; options:
   --sweeps NAME ...   which sweeps (default: all)
   --only TEXT ...     rows whose label contains one of the texts (the floors, attention None, always stay):
-                      round-robin keeps every row of a backend in memory, so big sweeps run in groups
+                      round-robin keeps every row of a backend in memory, so big sweeps run in groups; the
+                      group's rows replace the same rows of NAME.csv, the others stay
   --out DIR           where NAME.csv / NAME.md go (default: the committed results folder)
   --passes, --steps   override the sweep's timing
   --smoke             a tiny version (1-unit stages, batch 2, <= 32 px, 2 passes of 1 step) to try the code
@@ -24,12 +25,14 @@ from keras_scse.bench.runner import run_sweep
 
 def smoke(sweep):
     """The same sweep at toy sizes: every code path in minutes, numbers meaningless."""
-    rows = []
+    rows = {}
     for row in sweep.rows:
         _, variant = family_row(row.model)
         tiny = {"blocks": (1, 1, 1, 1)} if variant and "blocks" in variant else {}
-        rows.append(dataclasses.replace(row, batch_size=2, input_size=min(row.input_size, 32),
-                                        model_kwargs={**row.model_kwargs, **tiny}))
+        row = dataclasses.replace(row, batch_size=min(row.batch_size, 4), input_size=min(row.input_size, 32),
+                                  model_kwargs={**row.model_kwargs, **tiny})
+        rows.setdefault(row.key(), row)  # rows that differed only in size may now be the same
+    rows = list(rows.values())
     return dataclasses.replace(sweep, rows=rows, passes=2, steps=1, warmup=1, settle=0, memory=False)
 
 
@@ -39,6 +42,13 @@ def select(sweep, args):
     changes = {name: getattr(args, name) for name in ("passes", "steps") if getattr(args, name)}
     sweep = dataclasses.replace(sweep, rows=rows, **changes)
     return smoke(sweep) if args.smoke else sweep
+
+
+def stamp(results):
+    """Each result with the command, date and machine that made it (in the CSV: --report-only keeps them)."""
+    made = {"command": "python " + " ".join(sys.argv), "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads"}
+    return [{**result, **made} for result in results]
 
 
 def notes(results):
@@ -68,17 +78,36 @@ def parse_args(sweeps, out, argv):
     return parser.parse_args(argv)
 
 
-def main(sweeps, out, report=default_report, argv=None):
+IDENTITY = ("model", "model_kwargs", "attention", "options", "formulation", "backend", "keras_backend", "xla",
+            "input_size", "batch_size")
+
+
+def merge(old, new):
+    """The table after a partial run (--only): ``new`` rows replace the same rows of ``old``, the rest stay
+    (with the overhead over their own run's floor)."""
+    def key(row):
+        return tuple(str(row.get(field)) for field in IDENTITY)
+
+    fresh = {key(row): row for row in new}
+    kept = [fresh.pop(key(row), row) for row in old]
+    return kept + list(fresh.values())
+
+
+def main(sweeps, out, report=default_report, argv=None, before=None):
     """Run the chosen sweeps of ``sweeps`` ({name: Sweep}) and write each one's tables with ``report(name,
-    results, out)`` (results are dicts; read back from NAME.csv with --report-only)."""
+    results, out)`` (results are dicts; read back from NAME.csv with --report-only); ``before(sweep)`` runs
+    first (e.g. to fill a compilation cache)."""
     args = parse_args(sweeps, out, argv)
     os.makedirs(args.out, exist_ok=True)
     for name in args.sweeps:
         if args.report_only:
             results = table.read_csv(os.path.join(args.out, f"{name}.csv"))
         else:
-            results = table.add_overhead(run_sweep(select(sweeps[name], args)))
-            stamp = {"command": "python " + " ".join(sys.argv), "date": time.strftime("%Y-%m-%d"),
-                     "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads"}
-            results = [{**result, **stamp} for result in results]  # in the CSV: --report-only keeps them
+            sweep = select(sweeps[name], args)
+            if before:
+                before(sweep)
+            results = table.add_overhead(run_sweep(sweep))
+            results = stamp(results)
+            if args.only:
+                results = merge(table.read_csv(os.path.join(args.out, f"{name}.csv")), results)
         report(name, results, args.out)

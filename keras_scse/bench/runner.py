@@ -2,7 +2,7 @@
 
 Rows on one Keras backend share one process (round-robin needs all models alive at once: about 1 GB each for
 SqueezeNext44 under TensorFlow, so split big sweeps with ``keras_scse.bench.entry``'s --only); each Keras
-backend gets its own child process (``python -m keras_scse.bench.runner``), since Keras picks its backend once.
+backend gets its own child process (``runner.child``), since Keras picks its backend once.
 """
 
 import dataclasses
@@ -77,8 +77,11 @@ def measure_rows(sweep, log=print):
     """In this process (its Keras backend): every row built and traced first, then timed round-robin."""
     from keras_scse.layers.base import conv_formulation
 
+    import keras
+
     results, calls = [], []  # calls: (result index, mode, step)
     for row in sweep.rows:
+        keras.backend.clear_session()  # the same layer names as in any other process: compilation caches hit
         model, steps = prepare(row, sweep.modes)
         with conv_formulation(row.formulation):  # traced here, so each compiled step keeps its formulation
             for step in steps.values():
@@ -104,7 +107,8 @@ def run_in_child(sweep, keras_backend, log=print):
     """The sweep's rows on ``keras_backend`` measured in a child process; its progress lines are passed on."""
     payload = json.dumps(dataclasses.asdict(sweep))
     env = {**os.environ, "KERAS_BACKEND": keras_backend} if keras_backend else dict(os.environ)
-    child = subprocess.Popen([sys.executable, "-m", "keras_scse.bench.runner"], stdin=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", "from keras_scse.bench.runner import child; child()"],
+                             stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env)
     child.stdin.write(payload)
     child.stdin.close()
@@ -146,6 +150,7 @@ def sweep_from_json(text):
     return Sweep(**{**fields, "rows": [Row(**row) for row in fields["rows"]]})
 
 
-if __name__ == "__main__":  # the child: a sweep as JSON on stdin, result rows on stdout
+def child():
+    """The child process: a sweep as JSON on stdin, result rows on stdout."""
     for result in measure_rows(sweep_from_json(sys.stdin.read()), log=lambda text: print(text, flush=True)):
         print(RESULT_PREFIX + json.dumps(result), flush=True)

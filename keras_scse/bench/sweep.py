@@ -143,8 +143,9 @@ def validate(sweep):
         seen[row.key()] = index
 
 
-def grid(models, attentions=(None,), formulations=("auto",), keras_backends=(None,), **fixed):
-    """Rows for every combination (models outermost). ``attentions``: names, None, or (name, options) pairs;
+def grid(models, attentions=(DEFAULT,), formulations=("auto",), keras_backends=(None,), **fixed):
+    """Rows for every combination (models outermost). ``attentions``: names, None (off), ``DEFAULT`` (the
+    model's own, the default), or (name, options) pairs;
     rows without attention get one row (formulation "auto"), whatever ``formulations`` lists, since there is
     no attention conv to formulate. ``fixed``: any other ``Row`` field, the same in every row."""
     rows, keys = [], set()

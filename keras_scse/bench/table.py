@@ -119,6 +119,9 @@ def write_plot(path, panels, title=""):
 
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, panel in zip(axes[0], panels):
+        if not panel["x"]:  # e.g. a partial run: say so instead of failing on an empty log axis
+            ax.set_title("no rows")
+            continue
         count = len(panel["series"])
         for i, (name, values) in enumerate(panel["series"].items()):
             if panel.get("kind", "bar") == "bar":

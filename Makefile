@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint test-slow bench peer ablation models-table fashion-mnist device-bundle clean
+.PHONY: demo test lint test-slow bench peer study models-table fashion-mnist device-bundle clean
 
 $(BIN)/activate:
 	@$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -33,22 +33,25 @@ lint: $(VENV)/.installed
 test-slow: $(VENV)/.installed fashion-mnist
 	$(BIN)/python -m pytest -q -m slow
 
-# Speed: one SCSENet44 benchmark; docs/speed.md's tables and plots (~1 h on 2 cores).
+# Speed: one SCSENet44 benchmark; docs/speed.md's tables and plots (~1 h on 2 cores), then the counts.
+# The formulation tables take hours: see benchmarks/results/speed/README.md. BENCH_ARGS=--smoke tries the code.
 bench: $(VENV)/.installed
 	$(BIN)/keras-scse bench --model SCSENet44 --input-size 32 --batch-size 128 --xla off on --onnx
-	PYTHONPATH=. $(BIN)/python benchmarks/speed_table.py
+	PYTHONPATH=. $(BIN)/python benchmarks/speed_table.py $(BENCH_ARGS)
+	PYTHONPATH=. $(BIN)/python benchmarks/overhead_table.py
 
 # Keras vs the PyTorch twin (installs the `peer` extra: torch 2.13.0, CPU build).
 peer: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[peer]'
 	PYTHONPATH=. $(BIN)/python benchmarks/peer_compare.py
 
-# Attention ablation on Fashion-MNIST (~1.5 h on 2 cores; resumes where it stopped).
-ablation: $(VENV)/.installed fashion-mnist
-	PYTHONPATH=. $(BIN)/python benchmarks/ablation.py
+# The attention study on Fashion-MNIST (keras_scse.study; resumes where it stopped). It supersedes the old
+# ablation (benchmarks/results/ablation/README.md).
+study: $(VENV)/.installed fashion-mnist
+	$(BIN)/keras-scse study run benchmarks/results/attention_study/spec.json
 
 models-table: $(VENV)/.installed
-	$(BIN)/python benchmarks/model_table.py
+	PYTHONPATH=. $(BIN)/python benchmarks/model_table.py
 
 # What benchmarks/device/*.sh need on the GPU machine (no network, no TensorFlow): keras wheels, the idx files.
 device-bundle: fashion-mnist

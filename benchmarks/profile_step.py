@@ -1,9 +1,10 @@
 """Where does a training step's time go? TensorFlow profiler trace of a few steps, summed per layer kind.
 
     pip install xprof        # TensorBoard's profiler (reads the trace); not a dependency of the package
-    PYTHONPATH=. .venv/bin/python benchmarks/profile_step.py --model SCSENet44 --batch-size 128
+    PYTHONPATH=. python benchmarks/profile_step.py --model SCSENet44 --batch-size 128
 
-Runs ``--warmup`` untimed training steps, then profiles ``--steps`` steps with ``tf.profiler.experimental``
+Builds the model, batch and training step of keras_scse.bench.speed (the speed tables' own), runs ``--warmup``
+untimed training steps, then profiles ``--steps`` steps with ``tf.profiler.experimental``
 (the trace is kept in --logdir: open it with ``tensorboard --logdir``). The per-op table (xprof's
 "framework_op_stats", host time excluding children) is grouped twice: by op type, and by the kind of Keras
 layer the op belongs to (stem / unit convs / BN / ReLU / attention / add / classifier / optimizer), from
@@ -61,19 +62,15 @@ def kind_of(name):
 
 
 def profile(args):
-    import keras
-    import numpy as np
+    """Trace ``args.steps`` training steps after ``args.warmup`` untimed ones; the newest xplane file's path."""
     import tensorflow as tf
 
-    from keras_scse import applications
+    from keras_scse.bench import BenchConfig, speed
 
-    model = applications.get_model(args.model, input_shape=(args.input_size, args.input_size, args.channels),
-                                   classes=10, **(json.loads(args.model_kwargs) if args.model_kwargs else {}))
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
-                  loss="sparse_categorical_crossentropy")
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch_size, args.input_size, args.input_size, args.channels), dtype=np.float32)
-    y = rng.integers(0, 10, size=args.batch_size)
+    config = BenchConfig(model=args.model, input_size=args.input_size, channels=args.channels, classes=10,
+                         batch_size=args.batch_size, model_kwargs=json.loads(args.model_kwargs or "{}"))
+    model, (x, y) = speed.build_model(config), speed.random_batch(config)
+    speed.compile_for_timing(model, xla=False)  # the speed tables' step: SGD + momentum, XLA off
     for _ in range(args.warmup):
         model.train_on_batch(x, y)
     logdir = os.path.join(args.logdir, args.tag)

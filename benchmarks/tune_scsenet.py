@@ -35,7 +35,8 @@ def parse_args(argv=None):
     p.add_argument("--max-params", type=float, default=1e6)
     p.add_argument("--max-macs", type=float, default=25e6,
                    help="~4.5x SCSENet44's MACs: keeps the full-resolution 'cifar' stem from dominating CPU time")
-    p.add_argument("--fixed", default=None, help='JSON name -> value pinned in the search, e.g. \'{"stem": "imagenet"}\'')
+    p.add_argument("--fixed", default=None,
+                   help='JSON name -> value pinned in the search, e.g. \'{"stem": "imagenet"}\'')
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--directory", default=os.path.join(ROOT, "runs", "tune_scsenet_bench"))
     p.add_argument("--overwrite", action="store_true")
@@ -92,11 +93,13 @@ def main(argv=None):
     d = default.best
     tuning.plot_accuracy_vs_params(
         found.rows, os.path.join(OUT, "accuracy_vs_params.png"), max_params=args.max_params,
-        reference={"label": "SCSENet44 default (same budget)", "params": d["params"], "val_accuracy": d["val_accuracy"]},
+        reference={"label": "SCSENet44 default (same budget)", "params": d["params"],
+                   "val_accuracy": d["val_accuracy"]},
         title=f"HyperSCSENet search: {args.limit:,} imgs, {args.epochs} epochs, batch {args.batch_size}")
 
     wall = time.time() - started
-    command = "nice -n 15 .venv/bin/python benchmarks/tune_scsenet.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    arguments = " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "nice -n 15 .venv/bin/python benchmarks/tune_scsenet.py " + arguments
     write_markdown(args, found, default, best_test, default_test, n_test, wall, search_time, default_time, command)
     print(open(os.path.join(OUT, "results.md")).read())
 
@@ -120,7 +123,8 @@ def write_markdown(args, found, default, best_test, default_test, n_test, wall, 
         f"split, disjoint), resized to {args.image_size}x{args.image_size}x1; {args.epochs} epochs per trial "
         f"(EarlyStopping patience 3), batch {args.batch_size}, recipe schedule (1 warm-up epoch, cosine decay), "
         f"{args.trials} random-search trials, seed {args.seed}"
-        + (f", pinned in the search: `{args.fixed}`" if args.fixed else "") + f". Budget: max_params {args.max_params:,.0f}, "
+        + (f", pinned in the search: `{args.fixed}`" if args.fixed else "")
+        + f". Budget: max_params {args.max_params:,.0f}, "
         f"max_macs {args.max_macs:,.0f} (over-budget configurations are rejected before training and count as trials). "
         f"Test accuracy on the first {n_test} test images.",
         "",

@@ -1,18 +1,13 @@
-"""The PyTorch twin (benchmarks/peer) is the same network as the Keras builder: counts and outputs match."""
-
-import sys
-from pathlib import Path
+"""The PyTorch twin (keras_scse.peer) is the same network as the Keras builder: counts and outputs match."""
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")  # the `peer` extra
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not installed
-
-from benchmarks.peer import torch_squeezenext as twin  # noqa: E402
 from keras_scse import applications  # noqa: E402
 from keras_scse.applications import SqueezeNext  # noqa: E402
+from keras_scse.peer import torch_squeezenext as twin  # noqa: E402
 
 TINY = dict(blocks=(1, 1, 1, 1), width=0.25)
 

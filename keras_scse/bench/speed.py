@@ -134,7 +134,8 @@ def keras_timings(model, config, x, y):
     return timings
 
 
-def onnx_timings(model, config, x):
+def onnx_infer_step(model, x):
+    """A function that runs ONNX Runtime inference of ``model``'s tf2onnx export on ``x``."""
     from keras_scse.export.onnx_export import to_onnx
     from keras_scse.export.parity import onnx_session
 
@@ -143,7 +144,11 @@ def onnx_timings(model, config, x):
         report = to_onnx(model, path, check=False)
         session = onnx_session(path)
     feed = {report["input_name"]: x}
-    return {"infer": timed_steps(lambda: session.run(None, feed), config.steps, config.repeats, config.warmup)}
+    return lambda: session.run(None, feed)
+
+
+def onnx_timings(model, config, x):
+    return {"infer": timed_steps(onnx_infer_step(model, x), config.steps, config.repeats, config.warmup)}
 
 
 def measure(config, model=None):

@@ -120,7 +120,7 @@ def batch_as_channels_conv(x, kernel):
     Run as one depthwise conv of a single image whose B * c_in channels are the batch's maps (the kernel tiled
     over the batch), then a sum over c_in. Same function as Conv2D, 3-5x less CPU time forward + backward:
     TensorFlow's CPU kernels for convolutions with 1-2 channels are slow, its depthwise kernels vectorise over
-    channels (benchmarks/attention_micro.py).
+    channels (benchmarks/results/speed/attention_micro.md).
     """
     kh, kw, c_in, _ = kernel.shape
     batch, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]

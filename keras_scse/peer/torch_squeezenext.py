@@ -86,7 +86,8 @@ class SCSE(nn.Module):
         super().__init__()
         defaults = dict(squeeze="conv", residual_gate=False)
         if any(defaults.get(k, object()) != v for k, v in unsupported.items()):
-            raise NotImplementedError(f"The torch twin implements squeeze='conv' without residual gate; got {unsupported}.")
+            raise NotImplementedError(
+                f"The torch twin implements squeeze='conv' without residual gate; got {unsupported}.")
         self.spatial, self.fusion = spatial, fusion
         k_c = channel_kernel or eca_kernel_size(channels)
         # As Keras' build: 3 when the (build-time, known) map is <= 8 px on its shorter side, else 7.
@@ -105,7 +106,8 @@ class SCSE(nn.Module):
         if self.spatial == "conv":
             g_s = torch.sigmoid(self.conv_w(self.conv_h(s)))
         else:  # strip pooling along W and H, 1D convs, outer product (NCHW: H is dim 2, W dim 3)
-            g_s = torch.sigmoid(self.conv_h(s.mean(3, keepdim=True))) * torch.sigmoid(self.conv_w(s.mean(2, keepdim=True)))
+            g_h = torch.sigmoid(self.conv_h(s.mean(3, keepdim=True)))
+            g_s = g_h * torch.sigmoid(self.conv_w(s.mean(2, keepdim=True)))
         if self.fusion == "add":
             return x * (g_c + g_s)
         if self.fusion == "max":
@@ -135,12 +137,12 @@ class Unit(nn.Module):
         )
         if attention is None:
             self.attention = nn.Identity()
-        elif attention == "scse":
+        elif attention in ("separable_se", "scse"):  # SC-SE, by its name and its deprecated one
             # The attention sees the unit's output map: stride applied.
             out_size = tuple(same_size(n, stride) for n in map_size)
             self.attention = SCSE(filters, out_size, f"{name}_attention", **(attention_kwargs or {}))
         else:
-            raise NotImplementedError(f"The torch twin implements attention None or 'scse'; got {attention!r}.")
+            raise NotImplementedError(f"The torch twin implements attention None or 'separable_se'; got {attention!r}.")
 
     def forward(self, x):
         return F.relu(self.attention(self.body(x)) + self.shortcut(x))
@@ -210,11 +212,15 @@ def _converted(layer, module):
         return [(module.weight, layer.gamma), (module.bias, layer.beta),
                 (module.running_mean, layer.moving_mean), (module.running_var, layer.moving_variance)]
     if isinstance(module, nn.Linear):
-        kernel = lambda v: v.T  # Dense (in, out) -> Linear (out, in)
+        order = (1, 0)  # Dense (in, out) -> Linear (out, in)
     elif isinstance(module, nn.Conv1d):
-        kernel = lambda v: v.transpose(2, 1, 0)  # Conv1D (k, in, out) -> (out, in, k)
+        order = (2, 1, 0)  # Conv1D (k, in, out) -> (out, in, k)
     else:
-        kernel = lambda v: v.transpose(3, 2, 0, 1)  # Conv2D HWIO -> OIHW
+        order = (3, 2, 0, 1)  # Conv2D HWIO -> OIHW
+
+    def kernel(v):
+        return v.transpose(order)
+
     pairs = [(module.weight, layer.kernel, kernel)]
     if module.bias is not None:
         pairs.append((module.bias, layer.bias))

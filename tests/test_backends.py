@@ -47,6 +47,7 @@ def tensorflow_reference(models):
     return backend_zoo.layer_outputs(), macs
 
 
+@pytest.mark.slow  # two minutes: every model and every layer in every formulation, in a subprocess
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_zoo_runs_without_tensorflow(backend, tmp_path):
     result = zoo(backend, tmp_path, FAST_MODELS)

@@ -9,9 +9,9 @@ import pytest
 
 from keras_scse import applications, layers
 
-# The deep ResNets take minutes to build and save several times on a 2-core CPU: they keep the contract in the
-# slow tier.
-SLOW_MODELS = {"SCAResNet101", "SCAResNet152"}
+# Building, rebuilding and saving the deep models takes 20 s to minutes each on a 2-core CPU: they keep the
+# contract in the slow tier (SCSENet23 and SqueezeNext23v5 cover the SqueezeNext family in the default one).
+SLOW_MODELS = {"SCAResNet101", "SCAResNet152", "SCSENet44", "SqueezeNext44"}
 MODELS = [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODELS else name
           for name in applications.list_models()]
 

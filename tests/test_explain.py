@@ -171,6 +171,7 @@ def test_sanity_check_reinitialising_the_top_stage_changes_the_maps():
     assert np.mean(rho) < 0.5, rho
 
 
+@pytest.mark.slow
 @pytest.mark.backend
 def test_tensorflow_and_jax_give_the_same_maps(tmp_path):
     pytest.importorskip("jax")

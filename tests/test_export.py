@@ -14,13 +14,15 @@ ATOL = 1e-4
 SIZE = 32
 CLASSES = 10
 # tf2onnx's conversion time grows with the node count (SCSENet44: ~45 s of CPU; its optimiser deep-copies the
-# graph on every pass). The default run converts one model per distinct block/layout: SqueezeNext23v5 (SqNxt
-# block), SqueezeNext44 (0.75x 44-layer layout), SCSENet44 (+ SC-SE), SCAResNet18 (basic + SCA), SCAResNet50
-# (bottleneck + SCA), SCAMobileNetV2. The rest repeat those blocks and run with -m slow.
+# graph on every pass). The default tier converts one model per block kind: SqueezeNext23v5 (SqueezeNext
+# block), SCSENet23 (+ SC-SE), SCAResNet18 (basic block + SCA), SCAMobileNetV2 (inverted residual + SCA). The rest
+# repeat those blocks, or add depth (a minute or more each to convert here), and run with -m slow.
 SLOW = {
     "SqueezeNext23": "SqueezeNext23v5's block, other counts",
-    "SCSENet23": "SCSENet44's block and attention, other counts",
+    "SqueezeNext44": "SqueezeNext23v5's block at width 0.75, 44 layers",
+    "SCSENet44": "SCSENet23's block and attention, 44 layers",
     "SCAResNet34": "SCAResNet18's basic block, other counts",
+    "SCAResNet50": "the bottleneck block with SCA; a minute to convert",
     "SCAResNet101": "SCAResNet50's bottleneck; minutes to convert",
     "SCAResNet152": "SCAResNet50's bottleneck; minutes to convert",
 }

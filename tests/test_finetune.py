@@ -43,6 +43,7 @@ def stage_column(run):
     return [line.split(",")[-1] for line in (run / "history.csv").read_text().splitlines()[1:]]
 
 
+@pytest.mark.slow  # over a minute: both stages, killed and resumed
 def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((160, 32, 32, 3), dtype=np.float32)

@@ -222,3 +222,21 @@ def test_ablation_figures_match_the_committed_table():
     for name, label in (("sc-se axial/mul", "SC-SE `axial/mul`"), ("cbam", "CBAM"), ("eca", "ECA"), ("se", "SE"),
                         ("none", "no attention")):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(accuracy[name])}%", summary), (name, accuracy[name])
+
+
+def test_attention_study_table_and_figures_come_from_the_results_csv():
+    """docs/results.md holds the table `keras-scse study report` makes from results.csv (so a new row in the CSV
+    fails this test until the docs are regenerated), and every accuracy the README quotes is a row of it."""
+    import sys
+
+    from keras_scse import study
+
+    summarise = sys.modules["keras_scse.study.report"].summarise
+    markdown = sys.modules["keras_scse.study.report"].markdown
+    table = markdown(summarise(study.load(os.path.join(ROOT, "benchmarks/results/attention_study/spec.json"))))
+    assert table in read("docs/results.md")
+    means = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in table.splitlines()[2:]}
+    summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    for variant, label in (("none", "from"), ("none+zero-init", "to"), ("sc-se", "SC-SE reaches"), ("se", "SE"),
+                           ("sca", "SCA")):
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(means[variant])}", summary), (variant, means[variant])

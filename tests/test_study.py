@@ -40,6 +40,7 @@ def test_spec_without_a_required_field(tmp_path):
         study.load(str(path))
 
 
+@pytest.mark.slow  # builds the ten SqueezeNext44 variants
 def test_the_attention_study_spec_loads():
     spec = study.load(os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "attention_study",
                                    "spec.json"))
@@ -50,6 +51,7 @@ def test_the_attention_study_spec_loads():
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/share/datasets/fashion-mnist"), reason="needs dataset-fashion-mnist")
+@pytest.mark.slow  # trains two tiny runs twice in subprocesses
 def test_study_runs_resumably_records_once_and_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_SCSE_RUNS", str(tmp_path / "runs"))
     path = write_spec(tmp_path)

@@ -78,7 +78,7 @@ def measure_rows(sweep, log=print):
     """In this process (its Keras backend): every row built and traced first, then timed round-robin."""
     import keras
 
-    from keras_scse.layers.base import conv_formulation
+    from keras_scse.layers.formulation import conv_formulation
 
     results, calls = [], []  # calls: (result index, mode, step)
     for row in sweep.rows:

@@ -94,7 +94,7 @@ def _check_choice(where, name, value, allowed):
 
 def validate_row(row, where):
     from keras_scse import applications, layers
-    from keras_scse.layers.base import FORMULATIONS
+    from keras_scse.layers.formulation import FORMULATIONS
 
     _check_choice(where, "model", row.model, applications.list_models())
     if row.attention not in (None, DEFAULT):

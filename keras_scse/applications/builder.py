@@ -4,6 +4,7 @@ Mirrors keras/src/applications (not imported: keras.src is private) so errors re
 """
 
 import dataclasses
+import sys
 
 import keras
 
@@ -133,7 +134,14 @@ def finish(img_input, x, args, name, entry=None):
     elif args.pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     inputs = keras.utils.get_source_inputs(args.input_tensor) if args.input_tensor is not None else img_input
-    model = keras.Model(inputs, x, name=name)
+    # Keras maps a functional graph recursively, a few frames per layer: the deepest SqueezeNexts (KerasTuner's
+    # largest, ~500 layers) need more than Python's default 1,000 frames, less than 10,000.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        model = keras.Model(inputs, x, name=name)
+    finally:
+        sys.setrecursionlimit(limit)
     if entry is not None and entry.source == "keras_scse":
         weights_lib.load_into(model, entry)
     return model

@@ -227,17 +227,10 @@ def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=
     residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
 
     Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet101 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet101", keras' "resnet101" with
-            attention=None, "seresnet101" with SE.
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
-            ImageNet-trained SCA-ResNet-101; "imagenet" copies the plain keras.applications.ResNet101's weights
-            by layer name (Keras downloads and caches them) and starts every attention layer as an identity until
-            fine-tuned), "imagenet", or the path to a weights file: keras.applications.ResNet101's (transferred
-            the same way) or one saved from this model.
-        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
-            ResNet-101), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
+        as ``SCAResNet50``, with keras.applications.ResNet101 in place of ResNet50 and the names
+            "scaresnet101", "resnet101" (attention=None), "seresnet101" (SE). ``weights`` defaults to None,
+            unlike keras.applications' "imagenet": there is no ImageNet-trained SCA-ResNet-101; "imagenet"
+            transfers keras.applications.ResNet101's weights by layer name, attention starting as an identity.
     """
     return ResNet(**{**VARIANTS["SCAResNet101"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
@@ -252,17 +245,10 @@ def SCAResNet152(include_top=True, weights=None, input_tensor=None, input_shape=
     residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
 
     Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet152 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet152", keras' "resnet152" with
-            attention=None, "seresnet152" with SE.
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
-            ImageNet-trained SCA-ResNet-152; "imagenet" copies the plain keras.applications.ResNet152's weights
-            by layer name (Keras downloads and caches them) and starts every attention layer as an identity until
-            fine-tuned), "imagenet", or the path to a weights file: keras.applications.ResNet152's (transferred
-            the same way) or one saved from this model.
-        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
-            ResNet-152), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
+        as ``SCAResNet50``, with keras.applications.ResNet152 in place of ResNet50 and the names
+            "scaresnet152", "resnet152" (attention=None), "seresnet152" (SE). ``weights`` defaults to None,
+            unlike keras.applications' "imagenet": there is no ImageNet-trained SCA-ResNet-152; "imagenet"
+            transfers keras.applications.ResNet152's weights by layer name, attention starting as an identity.
     """
     return ResNet(**{**VARIANTS["SCAResNet152"], **kwargs}, include_top=include_top, weights=weights,
                   input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,

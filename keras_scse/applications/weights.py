@@ -190,7 +190,8 @@ def load_into(model, entry):
         return model
     path = locate(entry)
     first = model.get_layer(entry.first_conv)
-    adapt = tuple(first.kernel.shape) != _checkpoint_kernel(path, model, first).shape
+    stored = _checkpoint_vars(path, model, first)
+    adapt = tuple(first.kernel.shape) != stored[0].shape
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _load_file(model, path, skip_mismatch=True)
@@ -202,8 +203,7 @@ def load_into(model, entry):
                          f"{' '.join(not_loaded[0].split()[:40]) if not_loaded else 'nothing was skipped'}. Build "
                          "the model with the checkpoint's architecture options, or use weights=None.")
     if adapt:
-        kernel = adapt_input_channels(_checkpoint_kernel(path, model, first), first.kernel.shape, first.name)
-        first.set_weights([kernel, *_checkpoint_vars(path, model, first)[1:]])
+        first.set_weights([adapt_input_channels(stored[0], first.kernel.shape, first.name), *stored[1:]])
     return model
 
 
@@ -221,10 +221,6 @@ def _checkpoint_vars(path, model, layer):
         if group not in f:
             raise ValueError(f"{path} has no weights for layer {layer.name!r} (looked for {group!r}).")
         return [np.asarray(f[group][str(i)]) for i in range(len(f[group]))]
-
-
-def _checkpoint_kernel(path, model, layer):
-    return _checkpoint_vars(path, model, layer)[0]
 
 
 def _load_file(model, path, skip_mismatch=False):

@@ -5,8 +5,8 @@
     python benchmarks/speed_table.py --report-only          # tables and plots again from the CSVs
 
 Sweeps (keras_scse.bench: all rows traced, then timed round-robin; TensorFlow, XLA off, synthetic data):
-  * overhead: SqueezeNext44 (32 px, batch 128) without attention, with SE, SC-SE and SCA; ResNet-50 (224 px,
-    batch 16, 1000 classes) without and with SCA;
+  * overhead: SqueezeNext44 (32 px, batch 128) without attention and with each attention of the attention
+    study; ResNet-50 (224 px, batch 16, 1000 classes) without attention, with SCA and with SCA pool="avg";
   * scaling: SCSENet44 vs batch size (32 px) and vs input size (batch 32), with each row's peak memory.
 Writes benchmarks/results/speed/{overhead,scaling}.{csv,md,png} and pipeline.json (the Fashion-MNIST tf.data
 pipeline alone: decode, resize to 32, augment, batch 128).
@@ -19,10 +19,14 @@ import time
 
 from keras_scse.bench import Sweep, entry, grid, table
 
+SCA_AVG_POOL = ("sca", {"pool": "avg"})  # the cheaper SCA reconstruction of the attention study
+# The attention study's variants (benchmarks/results/attention_study/spec.json), so its table can cite their cost.
+STUDY_ATTENTIONS = ["se", "eca", "cbam", "concurrent_se", "separable_se", "sca", SCA_AVG_POOL]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "speed")
 SWEEPS = {
-    "overhead": Sweep("overhead", grid(["SqueezeNext44"], [None, "se", "separable_se", "sca"], batch_size=128)
-                      + grid(["SCAResNet50"], [None, "sca"], input_size=224, batch_size=16, classes=1000)),
+    "overhead": Sweep("overhead", grid(["SqueezeNext44"], [None, *STUDY_ATTENTIONS], batch_size=128)
+                      + grid(["SCAResNet50"], [None, "sca", SCA_AVG_POOL], input_size=224, batch_size=16,
+                             classes=1000)),
     "scaling": Sweep("scaling", grid(["SCSENet44"], batch_size=16) + grid(["SCSENet44"], batch_size=256)
                      + [row for size in (32, 64, 224) for row in grid(["SCSENet44"], input_size=size)],
                      memory=True),

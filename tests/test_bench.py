@@ -92,6 +92,7 @@ def test_cli_writes_one_isolated_row_per_configuration(tmp_path):
 
 from keras_scse.bench import Row, Sweep, add_overhead, grid, round_robin, spread, write_table  # noqa: E402
 from keras_scse.bench.depth import model_depth, weighted_depth  # noqa: E402
+from keras_scse.bench.profile import kind_of, summarise  # noqa: E402
 from keras_scse.bench.runner import run_sweep  # noqa: E402
 
 TINY = {"blocks": [1, 1, 1, 1], "width": 0.25}
@@ -240,3 +241,14 @@ def test_rows_on_two_keras_backends_need_child_processes():
     sweep = Sweep("two", grid(["SqueezeNext44"], [None], keras_backends=["tensorflow", "jax"]))
     with pytest.raises(ValueError, match="isolate=True"):
         run_sweep(sweep, isolate=False)
+
+
+def test_profile_summary_groups_self_time_by_layer_kind_and_op_type(tmp_path):
+    assert kind_of("stage1_unit1_attention_1/Conv2D") == "attention"
+    assert kind_of("stage1_unit1_conv_2/Conv2D") == "conv (+bias)" and kind_of("mystery") == "other"
+    rows = [("stage1_unit1_attention/Conv2D", "Conv2D", 3000.0), ("stage1_unit1_bn/FusedBatchNorm", "BN", 1000.0),
+            ("IDLE", "IDLE", 4000.0)]  # microseconds over 2 steps
+    text = summarise(rows, BenchConfig(model="SCSENet44", batch_size=8), steps=2, out=str(tmp_path), tag="t")
+    assert "| attention | 1.5 | 37.5% |" in text and "| idle (no op running) | 2.0 | 50.0% |" in text
+    with open(tmp_path / "t_by_kind.csv") as f:
+        assert f.read().splitlines()[1] == "idle (no op running),2.0,50.0"

@@ -278,3 +278,46 @@ def test_cli_explain_writes_a_png_per_image_and_an_index(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["explain", "--model-path", model_path, str(folder), "--dataset", "fashion_mnist", "--out", "x"])
     assert "give image files or folders, or --dataset NAME (one of them)" in capsys.readouterr().err
+
+
+def test_paste_on_canvas_puts_each_image_in_its_box_and_is_seeded():
+    images = np.arange(1, 3 * 4 * 5 + 1, dtype="uint8").reshape(3, 4, 5, 1)
+    canvases, boxes = explain.paste_on_canvas(images, 9, seed=3)
+    assert canvases.shape == (3, 9, 9, 1) and canvases.dtype == np.uint8
+    for canvas, image, (top, left, height, width) in zip(canvases, images, boxes):
+        assert (height, width) == (4, 5)
+        np.testing.assert_array_equal(canvas[top:top + 4, left:left + 5], image)
+        assert canvas.sum() == image.sum()  # black everywhere else
+    again, same_boxes = explain.paste_on_canvas(images, 9, seed=3)
+    np.testing.assert_array_equal(again, canvases)
+    assert not np.array_equal(explain.paste_on_canvas(images, 9, seed=4)[1], boxes)
+    with pytest.raises(ValueError, match="do not fit a 3x3 canvas; pass a canvas_size of at least 5"):
+        explain.paste_on_canvas(images, 3, seed=0)
+
+
+def test_pointing_hits_at_the_canvas_resolution_and_coarser():
+    boxes = np.array([[2, 2, 4, 4], [2, 2, 4, 4]])  # rows and columns 2..5 of an 8 x 8 canvas
+    fine = np.zeros((2, 8, 8))
+    fine[0, 5, 5], fine[1, 6, 5] = 1, 1  # inside; one row below the box
+    np.testing.assert_array_equal(explain.pointing_hits(fine, boxes, 8), [True, False])
+    coarse = np.zeros((2, 2, 2))  # each cell 4 x 4 pixels: centres at 2 and 6
+    coarse[0, 0, 0], coarse[1, 1, 1] = 1, 1  # centre (2, 2) is in the box, (6, 6) is not
+    np.testing.assert_array_equal(explain.pointing_hits(coarse, boxes, 8), [True, False])
+    assert explain.chance_rate(boxes, 8) == 16 / 64
+    with pytest.raises(ValueError, match="one map per box"):
+        explain.pointing_hits(fine[:1], boxes, 8)
+
+
+def test_pointing_game_reports_grad_cam_and_each_spatial_gate():
+    model = tiny()
+    randomise(model)
+    items = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 1), dtype="uint8")
+    canvases, boxes = explain.paste_on_canvas(items, 32, seed=0)
+    labels = model.predict(canvases / 255, verbose=0).argmax(-1)  # all correct by construction
+    labels[0] = (labels[0] + 1) % 3  # one wrong
+    result = explain.pointing_game(model, canvases.astype("float32") / 255, labels, boxes, batch_size=2)
+    assert result["accuracy"] == 0.75 and result["correct"] == 3
+    assert 0 <= result["grad_cam"] <= 1 and result["grad_cam"] * 3 == round(result["grad_cam"] * 3)
+    assert set(result["gates"]) == {key for key, _ in explain.attention_layers(model)}
+    grouped = explain.gates_by_size(result)
+    assert sum(len(rates) for rates in grouped.values()) == 4 and all(len(size) == 2 for size in grouped)

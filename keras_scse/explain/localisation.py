@@ -1,0 +1,86 @@
+"""The pointing game (Zhang et al., 2016, "Top-down neural attention by excitation backprop"): a map points
+at the object when its maximum lies inside the object's box. Small images pasted at random places into a
+black canvas give the box for free; a random point scores box area / canvas area."""
+
+import numpy as np
+
+from keras_scse.explain.attention import attention_maps
+from keras_scse.explain.gradcam import grad_cam
+
+
+def paste_on_canvas(images, canvas_size, seed):
+    """Each image pasted at a random (seeded) place into a black ``canvas_size`` square.
+
+    Returns (canvases (N, S, S, C) in the images' dtype, boxes (N, 4) int: top, left, height, width)."""
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"`images` must be (N, height, width, channels); received shape {images.shape}.")
+    count, height, width = images.shape[:3]
+    if height > canvas_size or width > canvas_size:
+        raise ValueError(f"{height}x{width} images do not fit a {canvas_size}x{canvas_size} canvas; pass a "
+                         f"canvas_size of at least {max(height, width)}.")
+    rng = np.random.default_rng(seed)
+    tops = rng.integers(0, canvas_size - height + 1, count)
+    lefts = rng.integers(0, canvas_size - width + 1, count)
+    canvases = np.zeros((count, canvas_size, canvas_size, images.shape[3]), images.dtype)
+    for canvas, image, top, left in zip(canvases, images, tops, lefts):
+        canvas[top:top + height, left:left + width] = image
+    boxes = np.stack([tops, lefts, np.full(count, height), np.full(count, width)], axis=1)
+    return canvases, boxes
+
+
+def pointing_hits(maps, boxes, canvas_size):
+    """Whether each map's maximum lies inside its box: bool (N,).
+
+    ``maps`` (N, H, W) cover the whole canvas at any resolution (a heat map at the canvas' size, or a stage's
+    gates at a fraction of it): the maximum cell's centre is scaled to canvas pixels. Ties: the first cell."""
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or len(maps) != len(boxes):
+        raise ValueError(f"`maps` must be (N, H, W) with one map per box ({len(boxes)}); received {maps.shape}.")
+    rows, cols = np.unravel_index(maps.reshape(len(maps), -1).argmax(axis=1), maps.shape[1:])
+    y = (rows + 0.5) * canvas_size / maps.shape[1]
+    x = (cols + 0.5) * canvas_size / maps.shape[2]
+    top, left, height, width = np.asarray(boxes).T
+    return (y >= top) & (y < top + height) & (x >= left) & (x < left + width)
+
+
+def chance_rate(boxes, canvas_size):
+    """The pointing game's score of a uniformly random point: the mean box area over the canvas area."""
+    boxes = np.asarray(boxes)
+    return float(np.mean(boxes[:, 2] * boxes[:, 3]) / canvas_size**2)
+
+
+def pointing_game(model, canvases, labels, boxes, batch_size=50):
+    """How well ``model``'s Grad-CAM (default layer) and its attention layers' spatial gates point at the
+    object, on the correctly classified canvases.
+
+    Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "gates": {layer: hit rate},
+    "gate_sizes": {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was
+    trained, and their ``boxes``."""
+    canvas_size = canvases.shape[1]
+    predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
+                                for i in range(0, len(canvases), batch_size)])
+    right = np.flatnonzero(predicted == np.asarray(labels))
+    cam_hits, gate_hits, sizes = [], {}, {}
+    for start in range(0, len(right), batch_size):
+        chosen = right[start:start + batch_size]
+        cam_hits.append(pointing_hits(grad_cam(model, canvases[chosen]), boxes[chosen], canvas_size))
+        for layer, gates in attention_maps(model, canvases[chosen]).items():
+            if "spatial" in gates:
+                sizes[layer] = list(gates["spatial"].shape[1:])
+                gate_hits.setdefault(layer, []).append(pointing_hits(gates["spatial"], boxes[chosen], canvas_size))
+    return {"accuracy": float(len(right) / len(canvases)), "correct": int(len(right)),
+            "chance": chance_rate(boxes, canvas_size), "grad_cam": hit_rate(cam_hits),
+            "gates": {layer: hit_rate(hits) for layer, hits in gate_hits.items()}, "gate_sizes": sizes}
+
+
+def gates_by_size(result):
+    """{(H, W): [hit rates of the layers whose spatial gates have that size]} (one entry per stage)."""
+    grouped = {}
+    for layer, rate in result["gates"].items():
+        grouped.setdefault(tuple(result["gate_sizes"][layer]), []).append(rate)
+    return grouped
+
+
+def hit_rate(batches):
+    return float(np.concatenate(batches).mean()) if batches else float("nan")

@@ -94,6 +94,7 @@ from keras_scse.bench import Row, Sweep, add_overhead, grid, round_robin, spread
 from keras_scse.bench.depth import model_depth, weighted_depth  # noqa: E402
 from keras_scse.bench.profile import kind_of, summarise  # noqa: E402
 from keras_scse.bench.runner import run_sweep  # noqa: E402
+from keras_scse.bench.table import overhead_cell  # noqa: E402
 
 TINY = {"blocks": [1, 1, 1, 1], "width": 0.25}
 
@@ -204,10 +205,20 @@ def test_table_writer_writes_every_field_to_csv_and_the_columns_to_markdown(tmp_
     lines = (tmp_path / "overhead.md").read_text().splitlines()
     assert lines[:3] == ["# Overhead", "", "On a CPU."] and text == (tmp_path / "overhead.md").read_text()
     assert lines[4] == ("| network | backend | attention | formulation | params | train ms/step (min-max) | "
-                        "train overhead | infer ms/step (min-max) | infer overhead |")
+                        "train overhead (per pass) | infer ms/step (min-max) | infer overhead (per pass) |")
     assert lines[6] == ("| SqueezeNext44 32 px, batch 128 | tensorflow | none | auto | 1,234,567 | "
                         "200.0 (199.0-202.0) | +0% | 50.0 (50.0-50.0) | +0% |")
     assert lines[7].endswith("| 250.0 (249.0-252.0) | +25% | - | - |")
+
+
+def test_overhead_spread_is_the_pass_by_pass_ratio_to_the_floor():
+    floor, se = result("none", 200.0, 50.0), result("se", 250.0, 60.0)
+    floor["train_ms_per_pass"], se["train_ms_per_pass"] = "200.0 300.0 100.0", "240.0 330.0 130.0"
+    rows = add_overhead([floor, se])
+    assert (rows[1]["train_overhead_min_pct"], rows[1]["train_overhead_max_pct"]) == (10.0, 30.0)
+    assert rows[1]["infer_overhead_min_pct"] is None  # no passes recorded: no spread
+    assert overhead_cell(rows[1], "train") == "+25% (+10..+30)" and overhead_cell(rows[1], "infer") == "+20%"
+    assert overhead_cell(result("sca", 1.0, 1.0), "train") == "-"
 
 
 def test_depth_comes_from_the_family_rule_or_the_longest_weighted_path():

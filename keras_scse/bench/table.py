@@ -18,9 +18,9 @@ TIMING_COLUMNS = [
      if r["backend"] == "keras" else r["backend"], ""),
     ("attention", "attention", ""), ("formulation", "formulation", ""), ("params", "params", ",.0f"),
     ("train ms/step (min-max)", lambda r: spread_cell(r, "train"), ""),
-    ("train overhead", "train_overhead_pct", "{:+.0f}%"),
+    ("train overhead (per pass)", lambda r: overhead_cell(r, "train"), ""),
     ("infer ms/step (min-max)", lambda r: spread_cell(r, "infer"), ""),
-    ("infer overhead", "infer_overhead_pct", "{:+.0f}%"),
+    ("infer overhead (per pass)", lambda r: overhead_cell(r, "infer"), ""),
 ]
 
 
@@ -59,7 +59,9 @@ def spread_cell(row, mode):
 
 def add_overhead(rows, modes=MODES):
     """``{mode}_overhead_pct`` = median step time over the floor's - 1, in %, where the floor is the row of the
-    same network (``NETWORK_FIELDS``) with ``layer`` "none"; rows without a floor get None."""
+    same network (``NETWORK_FIELDS``) with ``layer`` "none"; rows without a floor get None. Its spread,
+    ``{mode}_overhead_min_pct`` / ``_max_pct``: the lowest and highest ratio of one pass's time to the floor's
+    in the same pass (round-robin passes see the same machine state)."""
     def network(row):
         return json.dumps([str(row.get(field)) for field in NETWORK_FIELDS])
 
@@ -70,7 +72,28 @@ def add_overhead(rows, modes=MODES):
             mine = number(row.get(f"{mode}_step_ms"))
             base = number(floor.get(f"{mode}_step_ms")) if floor else None
             row[f"{mode}_overhead_pct"] = round(100 * (mine / base - 1), 1) if mine and base else None
+            ratios = pass_ratios(row.get(f"{mode}_ms_per_pass"), floor and floor.get(f"{mode}_ms_per_pass"))
+            row[f"{mode}_overhead_min_pct"] = round(100 * (min(ratios) - 1), 1) if ratios else None
+            row[f"{mode}_overhead_max_pct"] = round(100 * (max(ratios) - 1), 1) if ratios else None
     return rows
+
+
+def pass_ratios(mine, floor):
+    """Pass-by-pass ratios of two rows' "ms ms ..." pass times; [] when either is missing or they differ in
+    length."""
+    mine, floor = (str(times or "").split() for times in (mine, floor))
+    if not mine or len(mine) != len(floor):
+        return []
+    return [float(a) / float(b) for a, b in zip(mine, floor)]
+
+
+def overhead_cell(row, mode):
+    """'+31% (+25..+38)': the median overhead and its pass-by-pass spread; '-' without a floor."""
+    median = number(row.get(f"{mode}_overhead_pct"))
+    if median is None:
+        return "-"
+    low, high = number(row.get(f"{mode}_overhead_min_pct")), number(row.get(f"{mode}_overhead_max_pct"))
+    return f"{median:+.0f}%" + (f" ({low:+.0f}..{high:+.0f})" if low is not None and high is not None else "")
 
 
 def read_csv(path):

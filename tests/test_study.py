@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from keras_scse import applications, study
+from keras_scse.study.report import read_overhead
 
 TINY = {"name": "tiny", "model": "SqueezeNext23", "results": "out/results.csv", "seeds": [3],
         "recipe": {"dataset": "fashion_mnist", "image_size": 32, "epochs": 1, "batch_size": 64, "limit": 256},
@@ -85,6 +86,24 @@ def test_unknown_variant_lists_the_known_ones(tmp_path):
     spec = study.load(write_spec(tmp_path))
     with pytest.raises(ValueError, match=r"Unknown variant 'sc-se'.*\['plain', 'se zero-init'\]"):
         study.run(spec, "spec.json", variants=["sc-se"])
+
+
+def test_report_quotes_the_timing_row_of_each_variants_attention_and_options(tmp_path):
+    timing = tmp_path / "overhead.csv"
+    rows = [("SqueezeNext23", "none", "{}", 0, 0), ("SqueezeNext23", "se", "{}", 12.5, -3.0),
+            ("SqueezeNext23", "sca", '{"pool": "avg"}', 30, 40), ("SCAResNet50", "se", "{}", 99, 99)]
+    with open(timing, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "layer", "options", "train_overhead_pct", "infer_overhead_pct"])
+        writer.writerows(rows)
+    variants = TINY["variants"] + [{"name": "sca avg", "model_kwargs": {"attention": "sca",
+                                                                       "attention_kwargs": {"pool": "avg"}}},
+                                   {"name": "sca", "model_kwargs": {"attention": "sca"}}]
+    spec = study.load(write_spec(tmp_path, overhead="overhead.csv", variants=variants))
+    assert read_overhead(spec) == {
+        "plain": {"train_overhead": 0.0, "infer_overhead": 0.0},
+        "se zero-init": {"train_overhead": 0.125, "infer_overhead": -0.03},
+        "sca avg": {"train_overhead": 0.3, "infer_overhead": 0.4}}  # plain SCA was not timed: left out
 
 
 def one_sgd_step_predictions(**kwargs):

@@ -3,6 +3,7 @@ MACs and (when measured) the training / inference overhead; written as Markdown 
 accuracy-versus-cost plot."""
 
 import csv
+import json
 import os
 import statistics
 
@@ -12,7 +13,7 @@ from keras_scse.study.runner import read_rows
 def summarise(study):
     """One dict per variant that has results, in the spec's order."""
     rows = read_rows(study.results)
-    overhead = read_overhead(os.path.join(os.path.dirname(study.results), "overhead.csv"))
+    overhead = read_overhead(study)
     summary = []
     for variant in study.variants:
         mine = sorted((r for r in rows if r["variant"] == variant.name), key=lambda r: int(r["seed"]))
@@ -27,13 +28,23 @@ def summarise(study):
     return summary
 
 
-def read_overhead(path):
-    """{variant: {"train_overhead": .., "infer_overhead": ..}} from a round-robin timing CSV, if there is one."""
-    if not os.path.exists(path):
+def read_overhead(study):
+    """{variant: {"train_overhead": .., "infer_overhead": ..}} (fractions) from the study's timing CSV: the row of
+    the study's model with the variant's attention and options (zero-init does not change a step's cost)."""
+    if not study.overhead or not os.path.exists(study.overhead):
         return {}
-    with open(path, newline="") as f:
-        return {row["variant"]: {"train_overhead": float(row["train_overhead"]),
-                                 "infer_overhead": float(row["infer_overhead"])} for row in csv.DictReader(f)}
+    with open(study.overhead, newline="") as f:
+        timed = {(row.get("layer"), row.get("options")): row for row in csv.DictReader(f)
+                 if row.get("model") == study.model}  # tables written before the per-row options: none found
+    found = {}
+    for variant in study.variants:
+        kwargs = variant.model_kwargs
+        key = (kwargs.get("attention") or "none", json.dumps(kwargs.get("attention_kwargs", {}), sort_keys=True))
+        row = timed.get(key)
+        if row and row.get("train_overhead_pct") and row.get("infer_overhead_pct"):
+            found[variant.name] = {mode: float(row[f"{mode}_pct"]) / 100 for mode in ("train_overhead",
+                                                                                     "infer_overhead")}
+    return found
 
 
 def markdown(summary):

@@ -24,7 +24,9 @@ class Variant:
 @dataclasses.dataclass(frozen=True)
 class Study:
     """``name`` also names the run folders' parent; ``results`` is the CSV path (relative to the spec file);
-    ``recipe`` holds TrainConfig fields shared by every run (dataset, epochs, batch_size, ...)."""
+    ``recipe`` holds TrainConfig fields shared by every run (dataset, epochs, batch_size, ...); ``overhead``
+    (optional, relative to the spec file) a keras_scse.bench timing CSV with rows of ``model``, whose
+    overheads the report quotes for the variant of the same attention and options."""
 
     name: str
     model: str
@@ -33,6 +35,7 @@ class Study:
     recipe: dict
     results: str
     description: str = ""
+    overhead: str = ""
 
     def runs(self):
         """(variant, seed) in the order they run: every variant's first seed before any second seed."""
@@ -70,6 +73,7 @@ def load(path):
     slugs = [v.slug for v in variants]
     if len(set(slugs)) != len(slugs):
         raise ValueError(f"{path}: two variants share a folder name: {slugs}.")
-    results = os.path.join(os.path.dirname(os.path.abspath(path)), raw["results"])
+    folder = os.path.dirname(os.path.abspath(path))
+    overhead = os.path.join(folder, raw["overhead"]) if raw.get("overhead") else ""
     return Study(raw["name"], raw["model"], variants, tuple(int(s) for s in raw["seeds"]), dict(raw["recipe"]),
-                 results, raw.get("description", ""))
+                 os.path.join(folder, raw["results"]), raw.get("description", ""), overhead)

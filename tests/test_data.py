@@ -239,6 +239,25 @@ def test_image_folder_errors(tmp_path):
         data.load(str(tmp_path / "typo"), "train")
 
 
+def test_an_empty_class_folder_is_refused_not_made_a_class(image_folder):
+    (image_folder / "lily").mkdir()
+    (image_folder / "lily" / "readme.txt").write_text("no images yet")
+    with pytest.raises(ValueError, match=r"Class folder\(s\) \['lily'\] in .* hold no images.*remove them"):
+        data.load(str(image_folder), "train")
+
+
+def test_a_folder_of_split_folders_is_refused_with_the_folder_to_give(tmp_path):
+    for split in ("train", "heldout"):
+        for cls in ("a", "b"):
+            for i in range(3):
+                write_png(str(tmp_path / "digits" / split / cls / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"holds split folders \['heldout', 'train'\], not one folder per class; "
+                                         r"give the training folder, e.g. '.*digits/train'"):
+        data.load(str(tmp_path / "digits"), "train")
+    _, info = data.load(str(tmp_path / "digits" / "train"), "train", val_fraction=0.0, test_fraction=0.0)
+    assert info.class_names == ("a", "b")
+
+
 # ---------------------------------------------------------------- TFDS (mock_data)
 
 def write_tfds_metadata(root, name, split_sizes):
@@ -328,9 +347,15 @@ def test_tfds_default_mock_random_images_resized_and_channel_converted():
     assert 0.0 <= images.min() and images.max() <= 1.0 and set(labels.tolist()) <= {0, 1}
 
 
-def test_unknown_dataset_name_lists_local_options():
-    with pytest.raises(ValueError, match=r"Unknown dataset 'no_such_set'.*fashion_mnist.*image folder"):
-        data.load("no_such_set", "train")
+def test_unknown_dataset_name_or_missing_path_gets_one_short_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for source in ("no_such_set", "digits_png/train"):  # a relative path that does not exist, too
+        with pytest.raises(ValueError, match=rf"'{source}' is neither a folder \(no such path here\) nor a dataset "
+                                             r"name\..*image folder.*'fashion_mnist'") as error:
+            data.load(source, "train")
+        assert len(str(error.value)) < 300 and "\n" not in str(error.value)  # not TFDS' list of every name
+    with pytest.raises(ValueError, match=r"Close names: \['fashion_mnist'"):
+        data.load("fashion_mnis", "train")
 
 
 # ---------------------------------------------------------------- local Fashion-MNIST (idx files)

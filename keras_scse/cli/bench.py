@@ -5,6 +5,7 @@ import json
 from keras_scse.cli.common import (
     add_model_kwargs,
     library_defaults,
+    model_name,
     non_negative_int,
     on_off,
     positive_int,
@@ -65,7 +66,7 @@ def add_bench(sub):
                     "backward, SGD update) and inference, median of --repeats timed blocks of --steps steps after "
                     "--warmup untimed steps; each configuration runs in a fresh process so peak memory is its own. "
                     "MACs are multiply-accumulates per image (what papers call FLOPs).")
-    be.add_argument("--model", help="registered model name")
+    be.add_argument("--model", type=model_name, help="registered model name")
     be.add_argument("--input-size", type=positive_int, nargs="+", default=[defaults["input_size"]],
                     help="one or more sizes (SIZE x SIZE)")
     be.add_argument("--batch-size", type=positive_int, nargs="+", default=[defaults["batch_size"]],

@@ -3,6 +3,7 @@ parser (one-line errors, defaults in the help, taken from the library), the opti
 
 import argparse
 import dataclasses
+import difflib
 import inspect
 import json
 import math
@@ -102,6 +103,18 @@ def on_off(text):
     return text.lower() == "on"
 
 
+def model_name(text):
+    """A registered model's name (any case), checked when the command line is read, before any data is."""
+    from keras_scse.applications import list_models
+
+    names = {name.lower(): name for name in list_models()}
+    if text.lower() not in names:
+        close = difflib.get_close_matches(text.lower(), names, n=3)
+        hint = f"did you mean {[names[c] for c in close]}? " if close else ""
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; {hint}`keras-scse models` lists them")
+    return names[text.lower()]
+
+
 def weights_choice(text):
     return None if text.lower() == "none" else text
 
@@ -170,8 +183,13 @@ def add_data_options(parser, data_dir=True):
     parser.add_argument("--verbose", type=verbosity, help="Keras fit verbosity: auto, 0, 1, 2")
 
 
+def add_skip_unreadable(parser):
+    parser.add_argument("--skip-unreadable", action="store_true",
+                        help="image folders: leave out files that cannot be decoded (default: stop and list them)")
+
+
 def add_model_and_dataset(parser, dataset_required=False):
-    parser.add_argument("--model", help="registered model name (see `keras-scse models`)")
+    parser.add_argument("--model", type=model_name, help="registered model name (see `keras-scse models`)")
     parser.add_argument("--dataset", required=dataset_required,
                         help="'fashion_mnist' (local Debian files), a TFDS name (malaria, cifar10, ...) or an "
                              "image folder with one sub-folder per class")

@@ -4,6 +4,7 @@ from keras_scse.cli.common import (
     add_data_options,
     add_model_and_dataset,
     add_run_folder_options,
+    add_skip_unreadable,
     augment_choice,
     library_arguments,
     library_defaults,
@@ -39,6 +40,7 @@ def add_finetune(sub):
                     help="full-stage peak learning rate (head stage: 10x); default: the recipe's, scaled to the batch")
     ft.add_argument("--augment", type=augment_choice,
                     help="flip_crop, crop (for classes that a mirror image changes: digits, text) or none")
+    add_skip_unreadable(ft)
     add_run_folder_options(ft, "runs/finetune-<model>")
     add_data_options(ft, data_dir=False)
     # finetune's model and run folder are positional there: their CLI defaults are set here

@@ -6,6 +6,7 @@ from keras_scse.cli.common import (
     add_model_and_dataset,
     add_model_kwargs,
     add_run_folder_options,
+    add_skip_unreadable,
     fraction,
     library_arguments,
     library_defaults,
@@ -45,8 +46,7 @@ def add_train(sub):
                     help="default: the recipe's, at most 20%% of the schedule")
     tr.add_argument("--no-augment", dest="augment", action="store_false", help="turn off flip + padded random crop")
     tr.add_argument("--val-fraction", type=fraction, help="validation share carved from train")
-    tr.add_argument("--skip-unreadable", action="store_true",
-                    help="image folders: leave out files that cannot be decoded (default: stop and list them)")
+    add_skip_unreadable(tr)
     add_run_folder_options(tr, "runs/<model>-<dataset>")
     tr.add_argument("--resume", action="store_true", help="require a checkpoint to continue from")
     tr.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU only)")

@@ -14,11 +14,13 @@ import numpy as np
 from keras_scse.data.sources import carve
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing", "heldout", "holdout", "dev"}
 
 
 def folder_files(path):
     """(file paths, labels, class names) of an image folder with one sub-folder per class."""
     classes = sorted(d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)) and not d.startswith("."))
+    check_not_split_folders(path, classes)
     files, labels = [], []
     for label, cls in enumerate(classes):
         for root, _, names in sorted(os.walk(os.path.join(path, cls))):
@@ -29,9 +31,25 @@ def folder_files(path):
     if not files:
         raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in class sub-folders of {path!r}. "
                          "Expected <folder>/<class name>/<image files>.")
+    empty = [cls for label, cls in enumerate(classes) if label not in set(labels)]
+    if empty:  # an empty folder would still be a class: a head with a class no image ever shows
+        raise ValueError(f"Class folder(s) {empty} in {path!r} hold no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                         "remove them or put images in them.")
     if len(classes) < 2:
         raise ValueError(f"{path!r} has {len(classes)} class folder(s) {classes}; classification needs >= 2.")
     return np.array(files), np.array(labels, np.int32), tuple(classes)
+
+
+def check_not_split_folders(path, subfolders):
+    """Refuse a folder whose sub-folders are splits (train/, test/, ...) of class folders, not classes."""
+    if not subfolders or any(name.lower() not in SPLIT_NAMES for name in subfolders):
+        return
+    nested = [name for name in subfolders if any(entry.is_dir() for entry in os.scandir(os.path.join(path, name)))]
+    if nested:
+        train = next((name for name in subfolders if name.lower().startswith("train")), nested[0])
+        raise ValueError(f"{path!r} holds split folders {subfolders}, not one folder per class; give the training "
+                         f"folder, e.g. {os.path.join(path, train)!r} (validation and test images are carved "
+                         "from it, 10% each).")
 
 
 def progress(items, desc):
@@ -85,8 +103,8 @@ def folder_spec(files, labels, channels, image_size, source, skip_unreadable=Fal
         more = f"; and {len(bad) - shown} more" if len(bad) > shown else ""
         if not skip_unreadable:
             raise ValueError(f"{len(bad)} of {len(files)} image files in {source!r} cannot be read; remove or replace "
-                             "them, or skip them (skip_unreadable=True; keras-scse train --skip-unreadable): "
-                             f"{listed}{more}.")
+                             "them, or skip them (skip_unreadable=True; keras-scse train or finetune "
+                             f"--skip-unreadable): {listed}{more}.")
         warnings.warn(f"Skipping {len(bad)} unreadable image files in {source!r}: {listed}{more}.",
                       stacklevel=stacklevel)
         keep = np.array([path not in bad for path in files], bool)

@@ -7,6 +7,7 @@ local Fashion-MNIST by a permutation with a fixed ``seed`` (``carve``), TFDS dat
 of "train" (``tfds_source``).
 """
 
+import difflib
 import gzip
 import os
 
@@ -116,10 +117,12 @@ def tfds_source(name, split, data_dir, val_fraction, test_fraction, seed):
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as e:  # tfds raises DatasetNotFoundError with its own list
+    except tfds.core.registered.DatasetNotFoundError:  # its message lists every TFDS name: too long to read
+        close = difflib.get_close_matches(name, [*LOCAL_SOURCES, *tfds.list_builders()], n=3)
+        hint = f" Close names: {close}." if close else ""
         raise ValueError(
-            f"Unknown dataset {name!r}. Local datasets: {sorted(LOCAL_SOURCES)}; or any TFDS name "
-            f"(tfds.list_builders()), an image folder path, or (images, labels) arrays. TFDS said: {e}"
+            f"{name!r} is neither a folder (no such path here) nor a dataset name.{hint} Give an image folder "
+            f"(<folder>/<class name>/<image files>), {sorted(LOCAL_SOURCES)}, or a TFDS name (tfds.list_builders())."
         ) from None
     splits = builder.info.splits
     # "train" = [train | carved validation | carved test] in percent of the source's train split

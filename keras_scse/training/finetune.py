@@ -84,11 +84,12 @@ def stages(weights, head_epochs, full_epochs, lr):
 
 def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=2, full_epochs=8,
              batch_size=64, lr=None, image_size=None, channels=None, recipe="adamw", seed=0, augment="flip_crop",
-             val_fraction=0.1, limit=None, verbose="auto", fresh=False):
+             val_fraction=0.1, limit=None, verbose="auto", fresh=False, skip_unreadable=False):
     """Fine-tune ``model_name`` on ``dataset`` (anything ``keras_scse.data.load`` takes); see the module doc.
 
     ``lr``: the full stage's peak rate (default: the recipe's, scaled to ``batch_size``). ``augment``: as
     ``data.load`` ("crop" for classes a mirror image changes). ``fresh``: start over instead of resuming.
+    ``skip_unreadable``: image folders: leave out files that cannot be decoded (default: list them, stop).
     Returns the metrics dict (also run_dir/metrics.json).
     """
     check_epochs(head_epochs, full_epochs)
@@ -102,7 +103,8 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
                        canonical={"augment": check_augment})
     keras.utils.set_random_seed(seed)
     train_ds, val_ds, test_ds, info, test_info = load_splits(dataset, batch_size, image_size, channels, seed,
-                                                             val_fraction, augment, limit)
+                                                             val_fraction, augment, limit,
+                                                             skip_unreadable=skip_unreadable)
     model, backbone = build_finetune_model(model_name, weights, info.image_shape, info.num_classes)
     base = scaled_recipe(recipe, batch_size, lr=lr)
     steps = max(1, info.num_examples // batch_size)  # the train split drops a partial last batch

@@ -494,9 +494,12 @@ def test_unreadable_files_are_all_listed_up_front_or_skipped(tmp_path):
     assert seen == set(range(10))
 
 
-def test_decoding_shows_progress(mixed_folder, capsys, monkeypatch):
-    data.load(str(mixed_folder), "train", val_fraction=0.2, test_fraction=0.2)
-    assert "decoding mixed" in capsys.readouterr().err  # tqdm
+def test_decoding_shows_progress_once_per_folder_and_leaves_it_on_screen(mixed_folder, capsys, monkeypatch):
+    for split in data.SPLITS:
+        data.load(str(mixed_folder), split, val_fraction=0.2, test_fraction=0.2)
+    err = capsys.readouterr().err
+    assert err.count("decoding mixed") >= 1 and "100%" in err  # tqdm, finished bar kept
+    assert len({line for line in err.replace("\r", "\n").splitlines() if "100%" in line}) == 1  # not once a split
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # not installed: a Keras progress bar
     assert list(data.progress(["a", "b", "c"], "decoding")) == ["a", "b", "c"]
     assert "3/3" in capsys.readouterr().out

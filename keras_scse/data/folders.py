@@ -64,10 +64,23 @@ def progress(items, desc):
             yield item
             bar.update(i + 1)
         return
-    yield from tqdm(items, desc=desc, unit="file", leave=False)
+    yield from tqdm(items, desc=desc, unit="file")  # left on screen: a bar erased at the end is never seen
 
 
 _decoded = {}  # (path, size, mtime) -> shape or why unreadable: the checks decode a file once, not once per split
+
+
+def decode_key(path):
+    """What identifies a decoded file: its path, size and modification time (OSError if it cannot be read)."""
+    stat = os.stat(path)
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+def decoded_already(path):
+    try:
+        return decode_key(path) in _decoded
+    except OSError:
+        return False
 
 
 def image_shape(path):
@@ -75,8 +88,7 @@ def image_shape(path):
     import tensorflow as tf  # image folders are read by tf.data (TensorFlow)
 
     try:
-        stat = os.stat(path)
-        key = (path, stat.st_size, stat.st_mtime_ns)
+        key = decode_key(path)
         if key not in _decoded:
             image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
             _decoded[key] = tuple(image.shape)
@@ -94,8 +106,11 @@ def folder_spec(files, labels, channels, image_size, source, skip_unreadable=Fal
     static image shape: ``channels``, or 1 if all images are grayscale else 3; the common size, unless
     ``image_size`` is given. Unreadable files are all listed (ValueError), or left out with
     ``skip_unreadable`` (the warning points ``stacklevel`` frames up). Returns (files, labels, channels, (H, W))."""
+    fresh = [path for path in files if not decoded_already(path)]  # each split asks: one bar per folder
+    for path in progress(fresh, f"decoding {os.path.basename(os.path.normpath(source))}") if fresh else ():
+        image_shape(path)
     shapes, bad = {}, {}
-    for path in progress(files, f"decoding {os.path.basename(os.path.normpath(source))}"):
+    for path in files:
         shape = image_shape(path)
         (shapes if isinstance(shape, tuple) else bad)[path] = shape
     if bad:

@@ -53,6 +53,7 @@ def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
     metrics = finetune("Tiny", (x, y), str(run), full_epochs=1, **args)
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["accuracy"] == metrics["accuracy"] and metrics["num_examples"] == 16
+    assert saved["image_shape"] == [32, 32, 3]  # what the data became (a mixed folder: the channels chosen)
     assert stage_column(run) == ["head", "full"]
     assert (run / "model.keras").exists() and (run / "curves.png").exists()
     config = json.loads((run / "config.json").read_text())

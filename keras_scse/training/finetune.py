@@ -105,6 +105,8 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
     train_ds, val_ds, test_ds, info, test_info = load_splits(dataset, batch_size, image_size, channels, seed,
                                                              val_fraction, augment, limit,
                                                              skip_unreadable=skip_unreadable)
+    print(f"[keras-scse] data {info.name}: {info.num_examples} training images of {info.image_shape} (height, "
+          f"width, channels), {info.num_classes} classes; {test_info.num_examples} test images", flush=True)
     model, backbone = build_finetune_model(model_name, weights, info.image_shape, info.num_classes)
     base = scaled_recipe(recipe, batch_size, lr=lr)
     steps = max(1, info.num_examples // batch_size)  # the train split drops a partial last batch
@@ -130,7 +132,8 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
     history = merged_history(run_dir, [stage[0] for stage in plan])
     y_true, y_pred = report.predict_labels(model, test_ds)
     metrics = report.classification_metrics(y_true, y_pred, test_info.class_names)
-    metrics.update(model=model_name, weights=str(weights), dataset=info.name, head_epochs=head_epochs,
+    metrics.update(model=model_name, weights=str(weights), dataset=info.name, image_shape=list(info.image_shape),
+                   head_epochs=head_epochs,
                    full_epochs=full_epochs, wall_time_s=round(time.time() - started, 1),
                    val_accuracy=[row["val_accuracy"] for row in history])
     report.write_json(metrics, os.path.join(run_dir, "metrics.json"))

@@ -2,6 +2,8 @@
 
 import ast
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -113,3 +115,11 @@ def test_only_a_mark_expression_that_asks_for_slow_runs_the_slow_tier(markexpr, 
     from conftest import selects_slow
 
     assert selects_slow(markexpr) is runs_slow
+
+
+def test_subpackages_load_on_first_attribute_access():
+    code = ("import sys, keras_scse as k; assert 'keras_scse.explain' not in sys.modules; "
+            "print(callable(k.explain.grad_cam), callable(k.training.train), callable(k.study.run)); k.nothing")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["True", "True", "True"]
+    assert "AttributeError: module 'keras_scse' has no attribute 'nothing'" in done.stderr

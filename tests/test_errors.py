@@ -73,9 +73,9 @@ def test_export_of_a_text_file_named_keras_says_it_is_not_a_model(text_keras_fil
 
 
 def test_errors_raised_by_a_command_are_one_line_and_debug_shows_the_traceback(capsys):
-    code, lines = run_cli(["bench", "--model", "NoSuchNet"], capsys)
+    code, lines = run_cli(["export", "--model", "NoSuchNet"], capsys)  # export's library call finds it
     assert_one_error_line(code, lines, "Unknown model 'NoSuchNet'")
-    for argv in (["--debug", "bench", "--model", "NoSuchNet"], ["bench", "--model", "NoSuchNet", "--debug"]):
+    for argv in (["--debug", "export", "--model", "NoSuchNet"], ["export", "--model", "NoSuchNet", "--debug"]):
         with pytest.raises(ValueError, match="Unknown model 'NoSuchNet'"):
             cli.main(argv)
 

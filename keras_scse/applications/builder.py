@@ -145,3 +145,10 @@ def finish(img_input, x, args, name, entry=None):
     if entry is not None and entry.source == "keras_scse":
         weights_lib.load_into(model, entry)
     return model
+
+
+def named_model(family, variants, variant, arguments):
+    """``family`` built for a named constructor: the ``variant``'s row of ``variants``, then the constructor's
+    ``arguments`` (its ``locals()``: keras.applications' arguments, and the **kwargs that override the row)."""
+    arguments = dict(arguments)
+    return family(**{**variants[variant], **arguments.pop("kwargs")}, **arguments, variant=variant)

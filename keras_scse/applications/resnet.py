@@ -153,9 +153,9 @@ weights_lib.register_weights(*(weights_lib.keras_applications_entry(variant, row
 @register_model
 def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
                 classifier_activation="softmax", name=None, **kwargs):
-    """SCA-ResNet-18: ResNet-18 (basic blocks (2, 2, 2, 2), keras.applications' layer naming) with SCA
-    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_2_bn``, before the
-    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
+    """SCA-ResNet-18: a ResNet-18 of basic blocks (2, 2, 2, 2), named as keras.applications names ResNet-50's
+    layers, whose every block ends its residual branch with SCA (kernel_size 7, after ``_2_bn``). Where SCA
+    goes is a RECONSTRUCTION: the SCA paper does not say (see the module docstring).
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
@@ -167,31 +167,16 @@ def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=N
         **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
             ResNet-18), attention_kwargs, identity_start, blocks, block.
     """
-    return ResNet(**{**VARIANTS["SCAResNet18"], **kwargs}, include_top=include_top, weights=weights,
-                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name, variant="SCAResNet18")
+    return builder.named_model(ResNet, VARIANTS, "SCAResNet18", locals())
 
 
 @register_model
 def SCAResNet34(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
                 classifier_activation="softmax", name=None, **kwargs):
-    """SCA-ResNet-34: ResNet-34 (basic blocks (3, 4, 6, 3), keras.applications' layer naming) with SCA
-    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_2_bn``, before the
-    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
-
-    Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count; default
-            224x224x3). ``name`` None: "scaresnet34", "resnet34" with attention=None, "seresnet34" with SE.
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet":
-            keras.applications has no ResNet-34, so there are no ImageNet weights to transfer) or the path to
-            a ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
-            ResNet-34), attention_kwargs, identity_start, blocks, block.
-    """
-    return ResNet(**{**VARIANTS["SCAResNet34"], **kwargs}, include_top=include_top, weights=weights,
-                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name, variant="SCAResNet34")
+    """SCA-ResNet-34: ``SCAResNet18`` with basic blocks (3, 4, 6, 3) and the names "scaresnet34", "resnet34"
+    with attention=None, "seresnet34" with SE. RECONSTRUCTION, as there: the SCA paper does not say where SCA
+    goes."""
+    return builder.named_model(ResNet, VARIANTS, "SCAResNet34", locals())
 
 
 @register_model
@@ -214,42 +199,21 @@ def SCAResNet50(include_top=True, weights=None, input_tensor=None, input_shape=N
         **kwargs: keyword-only options of ``ResNet`` that override this row: attention (None: the plain
             ResNet-50), attention_kwargs, identity_start (default: True when ``weights`` is set), blocks, block.
     """
-    return ResNet(**{**VARIANTS["SCAResNet50"], **kwargs}, include_top=include_top, weights=weights,
-                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name, variant="SCAResNet50")
+    return builder.named_model(ResNet, VARIANTS, "SCAResNet50", locals())
 
 
 @register_model
 def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
                  classifier_activation="softmax", name=None, **kwargs):
-    """SCA-ResNet-101: keras.applications.ResNet101 (same layers and names; blocks (3, 4, 23, 3)) with SCA
-    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_3_bn``, before the
-    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
-
-    Args:
-        as ``SCAResNet50``, with keras.applications.ResNet101 in place of ResNet50 and the names
-            "scaresnet101", "resnet101" (attention=None), "seresnet101" (SE). ``weights`` defaults to None,
-            unlike keras.applications' "imagenet": there is no ImageNet-trained SCA-ResNet-101; "imagenet"
-            transfers keras.applications.ResNet101's weights by layer name, attention starting as an identity.
-    """
-    return ResNet(**{**VARIANTS["SCAResNet101"], **kwargs}, include_top=include_top, weights=weights,
-                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name, variant="SCAResNet101")
+    """SCA-ResNet-101: ``SCAResNet50`` with keras.applications.ResNet101's blocks (3, 4, 23, 3) and names:
+    "scaresnet101", "resnet101" with attention=None, "seresnet101" with SE; "imagenet" weights transfer
+    keras.applications.ResNet101's. RECONSTRUCTION, as there: the SCA paper does not say where SCA goes."""
+    return builder.named_model(ResNet, VARIANTS, "SCAResNet101", locals())
 
 
 @register_model
 def SCAResNet152(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
                  classifier_activation="softmax", name=None, **kwargs):
-    """SCA-ResNet-152: keras.applications.ResNet152 (same layers and names; blocks (3, 8, 36, 3)) with SCA
-    (``keras_scse.layers.SpatialChannelAttention``, kernel_size 7) after every block's ``_3_bn``, before the
-    residual add. RECONSTRUCTION: the SCA paper does not say where (see the module docstring).
-
-    Args:
-        as ``SCAResNet50``, with keras.applications.ResNet152 in place of ResNet50 and the names
-            "scaresnet152", "resnet152" (attention=None), "seresnet152" (SE). ``weights`` defaults to None,
-            unlike keras.applications' "imagenet": there is no ImageNet-trained SCA-ResNet-152; "imagenet"
-            transfers keras.applications.ResNet152's weights by layer name, attention starting as an identity.
-    """
-    return ResNet(**{**VARIANTS["SCAResNet152"], **kwargs}, include_top=include_top, weights=weights,
-                  input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                  classifier_activation=classifier_activation, name=name, variant="SCAResNet152")
+    """SCA-ResNet-152 (a RECONSTRUCTION, as ``SCAResNet50``): ``SCAResNet101`` with blocks (3, 8, 36, 3), the
+    names "scaresnet152" / "resnet152" / "seresnet152" and keras.applications.ResNet152's "imagenet" weights."""
+    return builder.named_model(ResNet, VARIANTS, "SCAResNet152", locals())

@@ -28,6 +28,16 @@ def conv_bn_relu(x, filters, kernel_size, strides, name, zero_gamma=False, relu=
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
+def unit_plan(in_channels, filters, strides):
+    """(channel reduction of the unit's first 1x1 conv, whether the shortcut is a projection): a downsampling
+    unit reduces by 1, a unit that narrows by 4, any other by 2; the shortcut projects unless the shape stays."""
+    if strides == 2:
+        return 1, True
+    if in_channels > filters:
+        return 4, True
+    return 2, in_channels != filters
+
+
 def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zero_init_last=False):
     """1x1 reduce (stride) -> 1x1 reduce/2 -> 1x3 -> 3x1 -> 1x1 expand (-> attention) + shortcut -> ReLU.
 
@@ -36,12 +46,7 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
     after a zero-gamma BN passes no gradient: the branch would stay zero for ever.
     """
     in_channels = x.shape[-1]
-    if strides == 2:
-        reduction, project = 1, True
-    elif in_channels > filters:
-        reduction, project = 4, True
-    else:
-        reduction, project = 2, in_channels != filters
+    reduction, project = unit_plan(in_channels, filters, strides)
     mid = in_channels // reduction
     shortcut = conv_bn_relu(x, filters, 1, strides, f"{name}_id") if project else x
     y = conv_bn_relu(x, mid, 1, strides, f"{name}_1")
@@ -182,9 +187,7 @@ def SqueezeNext23(include_top=True, weights=None, input_tensor=None, input_shape
         **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
             width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
     """
-    return SqueezeNext(**{**VARIANTS["SqueezeNext23"], **kwargs}, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext23")
+    return builder.named_model(SqueezeNext, VARIANTS, "SqueezeNext23", locals())
 
 
 @register_model
@@ -193,18 +196,9 @@ def SqueezeNext23v5(include_top=True, weights=None, input_tensor=None, input_sha
     """1.0-SqNxt-23v5 (Gholami et al. 2018): blocks (2, 4, 14, 1), fewer units at high resolution, width 1.0,
     ImageNet stem.
 
-    Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
-            ``name`` None: "squeezenext23v5", or the attention's prefix with it ("scsenet23v5" for SC-SE).
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
-            pretrained SqueezeNext-23v5 weights exist) or the path to a ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
-            width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
+    Args: as ``SqueezeNext23``'s; ``name`` None: "squeezenext23v5" ("scsenet23v5" with SC-SE).
     """
-    return SqueezeNext(**{**VARIANTS["SqueezeNext23v5"], **kwargs}, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext23v5")
+    return builder.named_model(SqueezeNext, VARIANTS, "SqueezeNext23v5", locals())
 
 
 @register_model
@@ -215,18 +209,9 @@ def SqueezeNext44(include_top=True, weights=None, input_tensor=None, input_shape
     RECONSTRUCTION: the paper gives only "44 layers"; here blocks (14, 14, 12, 2), width 0.75, ImageNet stem,
     32x32 default input (``LAYOUT_44``).
 
-    Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 32x32x3).
-            ``name`` None: "squeezenext44", or the attention's prefix with it ("senet44" for SE).
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
-            pretrained SqueezeNext-44 weights exist) or the path to a ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention, attention_kwargs,
-            width, stem ("imagenet" | "cifar"), blocks, default_size, zero_init_last.
+    Args: as ``SqueezeNext23``'s, default input 32x32x3; ``name`` None: "squeezenext44" ("senet44" with SE).
     """
-    return SqueezeNext(**{**VARIANTS["SqueezeNext44"], **kwargs}, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name, variant="SqueezeNext44")
+    return builder.named_model(SqueezeNext, VARIANTS, "SqueezeNext44", locals())
 
 
 @register_model
@@ -235,19 +220,10 @@ def SCSENet23(include_top=True, weights=None, input_tensor=None, input_shape=Non
     """SC-SENet-23: 1.0-SqNxt-23 with SC-SE (``keras_scse.layers.SeparableSqueezeExcite``) in every unit, after
     the last 1x1 conv's BN + ReLU, before the residual add.
 
-    Args:
-        include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
-            ``name`` None: "scsenet23"; "squeezenext23" with attention=None.
-        weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
-            pretrained SC-SENet-23 weights exist) or the path to a ``.weights.h5`` file of this model.
-        **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("separable_se"; None for
-            the plain SqueezeNext-23), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks,
-            default_size, zero_init_last.
+    Args: as ``SqueezeNext23``'s (attention defaults to "separable_se"); ``name`` None: "scsenet23",
+        "squeezenext23" with attention=None.
     """
-    return SqueezeNext(**{**VARIANTS["SCSENet23"], **kwargs}, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name, variant="SCSENet23")
+    return builder.named_model(SqueezeNext, VARIANTS, "SCSENet23", locals())
 
 
 @register_model
@@ -273,6 +249,4 @@ def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=Non
             SqueezeNext-44), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks, default_size,
             zero_init_last.
     """
-    return SqueezeNext(**{**VARIANTS["SCSENet44"], **kwargs}, include_top=include_top, weights=weights,
-                       input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
-                       classifier_activation=classifier_activation, name=name, variant="SCSENet44")
+    return builder.named_model(SqueezeNext, VARIANTS, "SCSENet44", locals())

@@ -19,9 +19,9 @@ RESULT_PREFIX = "ROW "  # the child's result lines on stdout; everything else th
 
 def bench_config(row, **timing_fields):
     """The row as a ``speed.BenchConfig`` (to reuse its model building, batches and memory probe)."""
-    return speed.BenchConfig(model=row.model, input_size=row.input_size, channels=row.channels, classes=row.classes,
-                             batch_size=row.batch_size, backend=row.backend, xla=row.xla,
-                             train=row.backend == "keras", model_kwargs=row.constructor_kwargs(), **timing_fields)
+    network = {field.name: getattr(row, field.name) for field in dataclasses.fields(speed.Network)}
+    return speed.BenchConfig(**{**network, "model_kwargs": row.constructor_kwargs()}, train=row.backend == "keras",
+                             **timing_fields)
 
 
 def prepare(row, modes):

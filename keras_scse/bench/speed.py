@@ -32,8 +32,9 @@ FIELDS = ["model", "attention", "backend", "xla", "input_size", "channels", "bat
 
 
 @dataclasses.dataclass
-class BenchConfig:
-    """One benchmark row: a model from ``keras_scse.applications`` at one input and batch size."""
+class Network:
+    """What a measurement builds and feeds: a model from ``keras_scse.applications`` at one input and batch
+    size, run by Keras or by ONNX Runtime; shared by a benchmark run and a sweep's row."""
 
     model: str = "SCSENet44"
     input_size: int = 32
@@ -42,13 +43,19 @@ class BenchConfig:
     batch_size: int = 32
     backend: str = "keras"  # "keras" (train + infer) or "onnxruntime" (infer, of the tf2onnx export)
     xla: bool = False
+    model_kwargs: dict = dataclasses.field(default_factory=dict)  # constructor options
+
+
+@dataclasses.dataclass
+class BenchConfig(Network):
+    """One benchmark run of a ``Network``: what to time and how many steps."""
+
     train: bool = True
     infer: bool = True
     steps: int = 5
     repeats: int = 5
     warmup: int = 2
     seed: int = 0
-    model_kwargs: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.backend not in BACKENDS:

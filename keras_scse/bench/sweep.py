@@ -11,6 +11,8 @@ import dataclasses
 import itertools
 import json
 
+from keras_scse.bench.speed import Network
+
 DEFAULT = "default"  # attention: keep the model's own (e.g. SC-SE in SCSENet44); None switches it off
 BACKENDS = ("keras", "onnxruntime")
 KERAS_BACKENDS = (None, "tensorflow", "jax", "torch")  # None: the backend of the process that runs the sweep
@@ -18,21 +20,14 @@ MODES = ("train", "infer")
 
 
 @dataclasses.dataclass
-class Row:
-    """One network to time. ``label`` names it in tables (default: the attention and its options)."""
+class Row(Network):
+    """One network to time, with the attention as its own fields (``model_kwargs``: the other constructor
+    options). ``label`` names it in tables (default: the attention and its options)."""
 
-    model: str
     attention: object = DEFAULT
     options: dict = dataclasses.field(default_factory=dict)  # the attention layer's kwargs
     formulation: str = "auto"  # keras_scse.layers.base.conv_formulation while the row is traced
-    backend: str = "keras"
     keras_backend: str = None
-    xla: bool = False
-    input_size: int = 32
-    batch_size: int = 32
-    channels: int = 3
-    classes: int = 10
-    model_kwargs: dict = dataclasses.field(default_factory=dict)  # other constructor options
     label: str = ""
 
     def __post_init__(self):

@@ -8,6 +8,7 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
 import zipfile
 
@@ -170,6 +171,14 @@ def library_arguments(args, target):
 
 
 # ---------------------------------------------------------------- option groups of several commands
+
+def command_parser(sub, module_doc):
+    """A command's parser, named and described by its module's docstring: "``keras-scse NAME``: the help
+    line." and then the description paragraph."""
+    first, _, description = module_doc.strip().partition("\n\n")
+    name, help_line = re.fullmatch(r"``keras-scse (\w+)``: (.+?)\.?", first.strip()).groups()
+    return sub.add_parser(name, help=help_line, description=" ".join(description.split()))
+
 
 def add_data_options(parser, data_dir=True):
     """What train, finetune and tune share: batch, the data's size, channels, subset, seed; Keras' verbosity."""

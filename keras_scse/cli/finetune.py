@@ -1,4 +1,9 @@
-"""``keras-scse finetune``: fine-tune a pretrained model on new data, in two stages."""
+"""``keras-scse finetune``: fine-tune a pretrained model on your data (frozen head stage, then all layers).
+
+Load a pretrained backbone, put a new head for the data's classes on it, train the head on the frozen backbone
+(BatchNorm in inference mode, 10x the learning rate, no warm-up), then unfreeze all layers. Channel counts that
+differ from the checkpoint's are adapted in the first conv. Running the same command again resumes.
+"""
 
 from keras_scse.cli.common import (
     add_data_options,
@@ -6,6 +11,7 @@ from keras_scse.cli.common import (
     add_run_folder_options,
     add_skip_unreadable,
     augment_choice,
+    command_parser,
     library_arguments,
     library_defaults,
     non_negative_int,
@@ -25,12 +31,7 @@ def cmd_finetune(args):
 def add_finetune(sub):
     from keras_scse.training.finetune import finetune
 
-    ft = sub.add_parser(
-        "finetune", help="fine-tune a pretrained model on your data (frozen head stage, then all layers)",
-        description="Load a pretrained backbone, put a new head for the data's classes on it, train the head on "
-                    "the frozen backbone (BatchNorm in inference mode, 10x the learning rate, no warm-up), then "
-                    "unfreeze all layers. Channel counts that differ from the checkpoint's are adapted in the "
-                    "first conv. Running the same command again resumes.")
+    ft = command_parser(sub, __doc__)
     add_model_and_dataset(ft, dataset_required=True)
     ft.add_argument("--weights", type=weights_choice,
                     help="registered name, a .weights.h5 or .keras path, or 'none' (from scratch)")

@@ -1,6 +1,12 @@
-"""``keras-scse study``: run a declared study, show its progress, write its report."""
+"""``keras-scse study``: run a declared study (variants x seeds x recipe), show its progress, write its report.
 
-from keras_scse.cli.common import positive_int
+A study is a JSON spec (e.g. benchmarks/results/attention_study/spec.json): variants of a model, seeds and one
+training recipe. 'run' trains the runs not done yet, one at a time, resuming an interrupted one, and appends each
+finished run to the study's results CSV. Run folders go to $KERAS_SCSE_RUNS (default ~/.cache/keras_scse/runs).
+'status' prints what is done, what is left and the time it will take; 'report' writes the summary table and plot.
+"""
+
+from keras_scse.cli.common import command_parser, positive_int
 
 
 def cmd_study(args):
@@ -18,13 +24,7 @@ def cmd_study(args):
 
 
 def add_study(sub):
-    st = sub.add_parser(
-        "study", help="run a declared study (variants x seeds x recipe), show its progress, write its report",
-        description="A study is a JSON spec (e.g. benchmarks/results/attention_study/spec.json): variants of a "
-                    "model, seeds and one training recipe. 'run' trains the runs not done yet, one at a time, "
-                    "resuming an interrupted one, and appends each finished run to the study's results CSV. Run "
-                    "folders go to $KERAS_SCSE_RUNS (default ~/.cache/keras_scse/runs). 'status' prints what is "
-                    "done, what is left and the time it will take; 'report' writes the summary table and plot.")
+    st = command_parser(sub, __doc__)
     st.add_argument("action", choices=("status", "run", "report"))
     st.add_argument("spec", help="the study's JSON file")
     st.add_argument("--variant", nargs="+", help="run only these variants (names or folder names)")

@@ -1,4 +1,9 @@
-"""``keras-scse train``: one resumable training run that leaves a report."""
+"""``keras-scse train``: train a registered model; re-running the same command resumes.
+
+Train a registered model (keras_scse.applications) on a dataset. Writes a run folder with config.json,
+history.csv, TensorBoard logs, best.keras / last.keras, metrics.json and PNG plots. Killing the run and starting
+the same command again continues after the last finished epoch.
+"""
 
 from keras_scse.cli.common import (
     add_data_options,
@@ -7,6 +12,7 @@ from keras_scse.cli.common import (
     add_model_kwargs,
     add_run_folder_options,
     add_skip_unreadable,
+    command_parser,
     fraction,
     library_arguments,
     library_defaults,
@@ -29,12 +35,7 @@ def cmd_train(args):
 def add_train(sub):
     from keras_scse.training.config import TrainConfig
 
-    tr = sub.add_parser(
-        "train", help="train a registered model; re-running the same command resumes",
-        description="Train a registered model (keras_scse.applications) on a dataset. Writes a run folder with "
-                    "config.json, history.csv, TensorBoard logs, best.keras / last.keras, metrics.json and PNG "
-                    "plots. Killing the run and starting the same command again continues after the last "
-                    "finished epoch.")
+    tr = command_parser(sub, __doc__)
     add_model_and_dataset(tr)
     tr.add_argument("--epochs", type=positive_int, help="training epochs (a larger number extends a finished run)")
     tr.add_argument("--recipe", choices=("sgd", "adamw"),

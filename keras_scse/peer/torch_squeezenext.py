@@ -14,7 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from keras_scse.applications.squeezenext import FINAL_CHANNELS, STAGE_CHANNELS, STEM_CHANNELS, STEMS, VARIANTS
+from keras_scse.applications.squeezenext import (
+    FINAL_CHANNELS,
+    STAGE_CHANNELS,
+    STEM_CHANNELS,
+    STEMS,
+    VARIANTS,
+    unit_plan,
+)
 from keras_scse.layers.base import eca_kernel_size
 
 
@@ -120,12 +127,7 @@ class Unit(nn.Module):
 
     def __init__(self, cin, filters, stride, attention, attention_kwargs, map_size, name):
         super().__init__()
-        if stride == 2:
-            reduction, project = 1, True
-        elif cin > filters:
-            reduction, project = 4, True
-        else:
-            reduction, project = 2, cin != filters
+        reduction, project = unit_plan(cin, filters, stride)
         mid = cin // reduction
         self.shortcut = ConvBNReLU(cin, filters, 1, stride, f"{name}_id") if project else nn.Identity()
         self.body = nn.Sequential(

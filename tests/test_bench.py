@@ -172,9 +172,10 @@ def test_round_robin_refuses_nonsense_settings():
 
 
 def test_spread_gives_median_min_max_and_interquartile_range():
-    assert spread([5.0, 1.0, 3.0, 2.0, 4.0]) == {"median": 3.0, "min": 1.0, "max": 5.0, "iqr": 2.0}
-    assert spread([2.0, 4.0]) == {"median": 3.0, "min": 2.0, "max": 4.0, "iqr": 1.0}
-    assert spread([7.0]) == {"median": 7.0, "min": 7.0, "max": 7.0, "iqr": 0.0}
+    assert spread([5.0, 1.0, 3.0, 2.0, 4.0]) == {"median": 3.0, "min": 1.0, "max": 5.0, "q1": 2.0, "q3": 4.0,
+                                                 "iqr": 2.0}
+    assert spread([2.0, 4.0]) == {"median": 3.0, "min": 2.0, "max": 4.0, "q1": 2.5, "q3": 3.5, "iqr": 1.0}
+    assert spread([7.0]) == {"median": 7.0, "min": 7.0, "max": 7.0, "q1": 7.0, "q3": 7.0, "iqr": 0.0}
     with pytest.raises(ValueError, match="at least one sample"):
         spread([])
 
@@ -206,7 +207,7 @@ def test_table_writer_writes_every_field_to_csv_and_the_columns_to_markdown(tmp_
     lines = (tmp_path / "overhead.md").read_text().splitlines()
     assert lines[:3] == ["# Overhead", "", "On a CPU."] and text == (tmp_path / "overhead.md").read_text()
     assert lines[4] == ("| network | backend | attention | formulation | params | train ms/step (min-max) | "
-                        "train overhead (per pass) | infer ms/step (min-max) | infer overhead (per pass) |")
+                        "train overhead (per-pass IQR) | infer ms/step (min-max) | infer overhead (per-pass IQR) |")
     assert lines[6] == ("| SqueezeNext44 32 px, batch 128 | tensorflow | none | auto | 1,234,567 | "
                         "200.0 (199.0-202.0) | +0% | 50.0 (50.0-50.0) | +0% |")
     assert lines[7].endswith("| 250.0 (249.0-252.0) | +25% | - | - |")
@@ -214,11 +215,11 @@ def test_table_writer_writes_every_field_to_csv_and_the_columns_to_markdown(tmp_
 
 def test_overhead_spread_is_the_pass_by_pass_ratio_to_the_floor():
     floor, se = result("none", 200.0, 50.0), result("se", 250.0, 60.0)
-    floor["train_ms_per_pass"], se["train_ms_per_pass"] = "200.0 300.0 100.0", "240.0 330.0 130.0"
+    floor["train_ms_per_pass"], se["train_ms_per_pass"] = "200.0 300.0 100.0", "240.0 330.0 130.0"  # +20 +10 +30%
     rows = add_overhead([floor, se])
-    assert (rows[1]["train_overhead_min_pct"], rows[1]["train_overhead_max_pct"]) == (10.0, 30.0)
-    assert rows[1]["infer_overhead_min_pct"] is None  # no passes recorded: no spread
-    assert overhead_cell(rows[1], "train") == "+25% (+10..+30)" and overhead_cell(rows[1], "infer") == "+20%"
+    assert [rows[1][f"train_overhead_{name}pct"] for name in ("", "q1_", "q3_")] == [20.0, 15.0, 25.0]
+    assert rows[1]["infer_overhead_q1_pct"] is None  # no passes recorded: no spread
+    assert overhead_cell(rows[1], "train") == "+20% (+15..+25)" and overhead_cell(rows[1], "infer") == "+20%"
     assert overhead_cell(result("sca", 1.0, 1.0), "train") == "-"
 
 

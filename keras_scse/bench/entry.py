@@ -100,8 +100,8 @@ def main(sweeps, out, report=default_report, argv=None, before=None):
     args = parse_args(sweeps, out, argv)
     os.makedirs(args.out, exist_ok=True)
     for name in args.sweeps:
-        if args.report_only:
-            results = table.read_csv(os.path.join(args.out, f"{name}.csv"))
+        if args.report_only:  # the overhead again: tables written before its spread existed get it too
+            results = table.add_overhead(table.read_csv(os.path.join(args.out, f"{name}.csv")))
         else:
             sweep = select(sweeps[name], args)
             if before:

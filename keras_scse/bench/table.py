@@ -8,6 +8,8 @@ import csv
 import json
 import os
 
+from keras_scse.bench import timing
+
 MODES = ("train", "infer")
 NETWORK_FIELDS = ("model", "model_kwargs", "input_size", "channels", "batch_size", "backend", "keras_backend", "xla")
 
@@ -18,9 +20,9 @@ TIMING_COLUMNS = [
      if r["backend"] == "keras" else r["backend"], ""),
     ("attention", "attention", ""), ("formulation", "formulation", ""), ("params", "params", ",.0f"),
     ("train ms/step (min-max)", lambda r: spread_cell(r, "train"), ""),
-    ("train overhead (per pass)", lambda r: overhead_cell(r, "train"), ""),
+    ("train overhead (per-pass IQR)", lambda r: overhead_cell(r, "train"), ""),
     ("infer ms/step (min-max)", lambda r: spread_cell(r, "infer"), ""),
-    ("infer overhead (per pass)", lambda r: overhead_cell(r, "infer"), ""),
+    ("infer overhead (per-pass IQR)", lambda r: overhead_cell(r, "infer"), ""),
 ]
 
 
@@ -58,10 +60,11 @@ def spread_cell(row, mode):
 
 
 def add_overhead(rows, modes=MODES):
-    """``{mode}_overhead_pct`` = median step time over the floor's - 1, in %, where the floor is the row of the
-    same network (``NETWORK_FIELDS``) with ``layer`` "none"; rows without a floor get None. Its spread,
-    ``{mode}_overhead_min_pct`` / ``_max_pct``: the lowest and highest ratio of one pass's time to the floor's
-    in the same pass (round-robin passes see the same machine state)."""
+    """``{mode}_overhead_pct``: the step time over the floor's - 1, in %, where the floor is the row of the
+    same network (``NETWORK_FIELDS``) with ``layer`` "none"; rows without a floor get None. With pass times, the
+    median of the pass-by-pass ratios (a pass of each row and of the floor see the same machine state), and
+    their quartiles as ``{mode}_overhead_q1_pct`` / ``_q3_pct`` (quartiles: one disturbed pass of a 2-core
+    machine makes the extremes meaningless); without, the ratio of the median step times."""
     def network(row):
         return json.dumps([str(row.get(field)) for field in NETWORK_FIELDS])
 
@@ -71,10 +74,11 @@ def add_overhead(rows, modes=MODES):
         for mode in modes:
             mine = number(row.get(f"{mode}_step_ms"))
             base = number(floor.get(f"{mode}_step_ms")) if floor else None
-            row[f"{mode}_overhead_pct"] = round(100 * (mine / base - 1), 1) if mine and base else None
             ratios = pass_ratios(row.get(f"{mode}_ms_per_pass"), floor and floor.get(f"{mode}_ms_per_pass"))
-            row[f"{mode}_overhead_min_pct"] = round(100 * (min(ratios) - 1), 1) if ratios else None
-            row[f"{mode}_overhead_max_pct"] = round(100 * (max(ratios) - 1), 1) if ratios else None
+            stats = timing.spread(ratios) if ratios else {"median": mine / base if mine and base else None}
+            for name in ("median", "q1", "q3"):
+                field = f"{mode}_overhead_pct" if name == "median" else f"{mode}_overhead_{name}_pct"
+                row[field] = round(100 * (stats[name] - 1), 1) if stats.get(name) is not None else None
     return rows
 
 
@@ -88,11 +92,12 @@ def pass_ratios(mine, floor):
 
 
 def overhead_cell(row, mode):
-    """'+31% (+25..+38)': the median overhead and its pass-by-pass spread; '-' without a floor."""
+    """'+31% (+25..+38)': the median overhead and the quartiles of its pass-by-pass ratios; '-' without a
+    floor."""
     median = number(row.get(f"{mode}_overhead_pct"))
     if median is None:
         return "-"
-    low, high = number(row.get(f"{mode}_overhead_min_pct")), number(row.get(f"{mode}_overhead_max_pct"))
+    low, high = number(row.get(f"{mode}_overhead_q1_pct")), number(row.get(f"{mode}_overhead_q3_pct"))
     return f"{median:+.0f}%" + (f" ({low:+.0f}..{high:+.0f})" if low is not None and high is not None else "")
 
 

@@ -34,9 +34,11 @@ def round_robin(steps, passes, steps_per_pass, warmup=1, settle=1):
 
 
 def spread(samples):
-    """Median, min, max and interquartile range of a row's samples (the IQR is 0 for a single sample)."""
+    """Median, min, max, quartiles and interquartile range of a row's samples (the IQR is 0 for a single
+    sample)."""
     if not samples:
         raise ValueError("spread() needs at least one sample.")
     ordered = sorted(samples)
     q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive") if len(ordered) > 1 else ordered * 3
-    return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1], "iqr": q3 - q1}
+    return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1], "q1": q1, "q3": q3,
+            "iqr": q3 - q1}

@@ -240,3 +240,28 @@ def test_attention_study_table_and_figures_come_from_the_results_csv():
     for variant, label in (("none", "from"), ("none+zero-init", "to"), ("sc-se", "SC-SE reaches"), ("se", "SE"),
                            ("sca", "SCA")):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(means[variant])}", summary), (variant, means[variant])
+
+
+def first_table(path):
+    """The first Markdown table (header and separator included) of a committed results file, as lines."""
+    lines = open(os.path.join(ROOT, path)).read().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def test_speed_tables_and_figures_come_from_the_committed_round_robin_tables():
+    """docs/speed.md copies the round-robin overhead and scaling tables and the profile; the README's speed
+    figures are cells of the overhead table."""
+    speed = read("docs/speed.md")
+    for path in ("benchmarks/results/speed/overhead.md", "benchmarks/results/speed/scaling.md",
+                 "benchmarks/results/profile/SCSENet44.md"):
+        assert "\n".join(first_table(path)) in speed, path
+    cells = {}
+    for row in first_table("benchmarks/results/speed/overhead.md")[2:]:
+        network, _, attention, *_, train_overhead, _, infer_overhead = [c.strip() for c in row.strip("|").split("|")]
+        cells[(network.split()[0], attention)] = train_overhead
+    summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
+    for key, label in (((("SqueezeNext44", "separable_se")), "SC-SE adds"), (("SqueezeNext44", "se"), "SE"),
+                       (("SCAResNet50", "sca"), "SCA"), (("SCAResNet50", "sca pool=avg"), 'pool="avg"`')):
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(cells[key])}", summary), (key, cells[key])

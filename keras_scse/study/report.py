@@ -48,8 +48,8 @@ def read_overhead(study):
 
 
 def markdown(summary):
-    def pct(value):
-        return "" if value is None else f"{value:.2%}"
+    def signed(value):
+        return "" if value is None else f"{100 * value:+.0f}%"
 
     lines = ["| variant | test accuracy (mean +- std) | per seed | params | MACs | train overhead | infer overhead |",
              "|---|---:|---|---:|---:|---:|---:|"]
@@ -57,7 +57,7 @@ def markdown(summary):
         spread = f" +- {row['std']:.2%}" if row["std"] is not None else ""
         seeds = ", ".join(f"{seed}: {acc:.2%}" for seed, acc in zip(row["seeds"], row["accuracies"]))
         lines.append(f"| {row['variant']} | {row['mean']:.2%}{spread} | {seeds} | {row['params']:,} | "
-                     f"{row['macs']:,} | {pct(row.get('train_overhead'))} | {pct(row.get('infer_overhead'))} |")
+                     f"{row['macs']:,} | {signed(row.get('train_overhead'))} | {signed(row.get('infer_overhead'))} |")
     return "\n".join(lines)
 
 

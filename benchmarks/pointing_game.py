@@ -25,7 +25,7 @@ from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
-FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=3)
+FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8)
 SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1)
 
 

@@ -21,9 +21,10 @@ pytest.importorskip("onnxruntime")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATOL = 1e-4
 SIZE = 32
-# Writing the SavedModel the converter reads grows with the layer count (SCAResNet18 a few seconds, the
-# SqueezeNext nets 20-60 s each, twice per test: float32 and int8): the default tier keeps the shallow ones.
-FAST = {"SCAResNet18", "SCAMobileNetV2"}
+# Writing the SavedModel the converter reads grows with the layer count, twice per test (float32 and int8):
+# SCAResNet18 ~20 s, SCAMobileNetV2 ~23 s, the SqueezeNext nets minutes. The default tier keeps SCAResNet18
+# (custom attention layers, few layers); the SC-SE ops convert in test_float16_and_dynamic_quantization.
+FAST = {"SCAResNet18"}
 
 
 def tiny_scse(classes=3, channels=3):
@@ -101,8 +102,7 @@ def test_float16_and_dynamic_quantization(tmp_path):
         report = export.to_litert(model, tmp_path / f"{quantize}.tflite", quantize=quantize)
         sizes[quantize] = report["bytes"]
         assert report["quantize"] == quantize and run_litert(report["path"], noise(2)).shape == (2, 3)
-    assert report["atol"] is None and export.to_litert(model, tmp_path / "f16.tflite", quantize="float16",
-                                                       check=False)["atol"] == 1e-2
+    assert report["atol"] is None and sizes["float16"] > sizes["dynamic"]  # 2 bytes a weight against 1
 
 
 def test_int8_needs_calibration_data(tmp_path):
@@ -165,6 +165,7 @@ def test_the_batch_as_channels_formulation_is_refused_naming_the_attention_layer
 
 
 @pytest.mark.backend
+@pytest.mark.slow  # a minute: two exports in a TensorFlow subprocess of a JAX process
 def test_litert_export_from_a_jax_model(tmp_path):
     pytest.importorskip("jax")
     script = ("import json, sys, numpy as np; from keras_scse import applications, export; "

@@ -97,3 +97,41 @@ def _cycling(run, singles):
 
 def write_deploy_table(rows, stem, title, notes=()):
     return write_table(rows, stem, COLUMNS, title=title, notes=notes)
+
+
+def _sigmoid_outputs(path, x):
+    """{tensor name: values over ``x``, dequantized} of every sigmoid (gate) output in a LiteRT file: the
+    interpreter without delegates, keeping every intermediate tensor, one image at a time."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    gates = [t for t in interpreter.get_tensor_details() if t["name"].split(";")[0].rsplit("/", 1)[-1]
+             .startswith("Sigmoid")]
+    values = {t["name"].split(";")[0]: [] for t in gates}
+    for i in range(len(x)):
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x[i:i + 1])
+        interpreter.invoke()
+        for t in gates:
+            v = interpreter.get_tensor(t["index"]).astype("float32")
+            scale, zero = t["quantization"]
+            values[t["name"].split(";")[0]].append(((v - zero) * scale if scale else v).ravel())
+    return {name: np.concatenate(v) for name, v in values.items()}
+
+
+def gate_errors(float_path, int8_path, x):
+    """Rows per gate kind (the sigmoid's name within its layer: Sigmoid, Sigmoid_1, ...): how far the int8 file's
+    attention gates are from the float32 file's on ``x``: mean and max |int8 - float32|, and the mean error
+    over the gate's spread across images and positions (std)."""
+    floats, ints = _sigmoid_outputs(float_path, x), _sigmoid_outputs(int8_path, x)
+    kinds = {}
+    for name, f in floats.items():
+        if name in ints:
+            error = np.abs(ints[name] - f)
+            kinds.setdefault(name.rsplit("/", 1)[-1], []).append((error.mean(), error.max(), error.mean() / f.std(),
+                                                                   f.min(), f.max()))
+    return [{"gate": kind, "gates": len(v), "mean_abs_err": float(np.mean([e[0] for e in v])),
+             "max_abs_err": float(np.max([e[1] for e in v])), "err_over_std": float(np.mean([e[2] for e in v])),
+             "min": float(np.min([e[3] for e in v])), "max": float(np.max([e[4] for e in v]))}
+            for kind, v in sorted(kinds.items())]

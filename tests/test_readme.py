@@ -89,6 +89,11 @@ def check_onnx(out):
     assert percent_printed(r"largest difference: ([0-9.e+-]+)", out) <= 1e-4  # to_onnx's own tolerance
 
 
+def check_litert(out):
+    assert percent_printed(r"top-1 agreement with Keras ([0-9.]+)%", out) >= 95.0
+    assert percent_printed(r"int8 on 500 test images: ([0-9.]+)% right", out) >= 85.0
+
+
 def check_finetune(out):
     assert percent_printed(r"test accuracy ([0-9.]+)%", out) >= 50.0  # chance is 10%
 
@@ -108,6 +113,7 @@ BLOCKS_RUN = [
     block("docs/models.md", "Your own models and layers", check_own_model),
     block("docs/models.md", "Pretrained weights and presets", check_presets),
     block("docs/export.md", "In Python", check_onnx, pytest.mark.slow),  # test_export covers the same export
+    block("docs/export.md", "LiteRT and int8", check_litert, pytest.mark.slow),  # test_litert: the same, smaller
     block("docs/finetuning.md", "In Python", check_finetune, pytest.mark.slow),
     block("docs/explain.md", "In Python", check_explain),
 ]
@@ -131,7 +137,7 @@ def registries():
 
 @pytest.mark.parametrize("page, heading, check", BLOCKS_RUN)
 def test_doc_python_block_runs(page, heading, check, tmp_path, monkeypatch, capsys, registries):
-    pytest.importorskip("tf2onnx") if check is check_onnx else None
+    pytest.importorskip("tf2onnx") if check in (check_onnx, check_litert) else None
     if not os.path.exists("/usr/share/datasets/fashion-mnist") and check is check_pretrained:
         pytest.skip("needs Debian's dataset-fashion-mnist")
     code = python_block(page, heading)

@@ -5,6 +5,7 @@
 * ``sweep``: ``Row`` / ``Sweep`` / ``grid``, rows over model x attention x options x formulation x backend;
 * ``timing``: ``round_robin`` (all rows warmed up, then timed in turn over passes) and ``spread``;
 * ``runner``: ``run_sweep`` (one process per Keras backend); ``table``: CSV + Markdown (+ PNG) writer;
+* ``deploy``: one model as deployed files (Keras, ONNX, LiteRT; float and int8): accuracy, size, latency, gates;
 * ``entry``: the shared command line of the scripts in benchmarks/ (their tables are in docs/speed.md).
 """
 

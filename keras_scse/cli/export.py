@@ -1,4 +1,5 @@
-"""``keras-scse export``: ONNX or SavedModel export of a trained or registered model, checked."""
+"""``keras-scse export``: ONNX, LiteRT or SavedModel export of a trained or registered model, checked; int8 for
+ONNX and LiteRT, calibrated on a dataset or an image folder."""
 
 import os
 
@@ -24,44 +25,81 @@ def cmd_export(args):
         shape = None if args.input_size is None else (size, size, args.channels or 3)
         model = applications.get_model(args.model, input_shape=shape, classes=args.classes)
         stem = args.model.lower()
-    output = args.output or (f"{stem}.onnx" if args.format == "onnx" else f"{stem}_savedmodel")
-    if args.format == "onnx":
-        report = export.to_onnx(model, output, opset=args.opset, check=not args.no_check, atol=args.atol)
-    else:
-        report = export.to_savedmodel(model, output, check=not args.no_check, atol=args.atol)
+    report = _export(export, model, stem, args)
     diffs = ", ".join(f"{k} {v:.2e}" for k, v in report["max_abs_diff"].items()) or "not checked"
-    kind = f"onnx, opset {args.opset}" if args.format == "onnx" else "savedmodel, signature serving_default"
-    print(f"wrote {report['path']} ({kind})")
+    kind = {"onnx": f"onnx, opset {args.opset}", "litert": "litert",
+            "savedmodel": "savedmodel, signature serving_default"}[args.format]
+    if args.quantize:
+        kind += f", {args.quantize}"
+    print(f"wrote {report['path']} ({kind}, {os.path.getsize(report['path']) / 1e6:.2f} MB)"
+          if os.path.isfile(report["path"]) else f"wrote {report['path']} ({kind})")
     print(f"input {report['input_name']!r} {report['input_shape']} -> output {report['output_name']!r}")
-    print(f"max |diff| vs keras: {diffs} (atol {args.atol:g})")
+    atol = "measured, not enforced" if report["atol"] is None else f"atol {report['atol']:g}"
+    print(f"max |diff| vs keras: {diffs} ({atol})")
+    if report.get("calibration"):
+        agreement = f"; top-1 agreement with keras {report['agreement']:.1%}" if "agreement" in report else ""
+        print(f"calibrated on {report['calibration']}{agreement}")
     return 0
 
 
+def _export(export, model, stem, args):
+    """The library's exporter for ``args.format``, with the command's options."""
+    suffix = {"onnx": ".onnx", "litert": ".tflite", "savedmodel": "_savedmodel"}[args.format]
+    quantized = f"_{args.quantize}" if args.quantize else ""
+    output = args.output or f"{stem}{quantized}{suffix}"
+    options = {"check": not args.no_check, **({} if args.atol is None else {"atol": args.atol})}
+    calibration = dict(representative_data=args.calibration, calibration_size=args.calibration_size)
+    if args.format == "onnx":
+        return export.to_onnx(model, output, opset=args.opset, quantize=args.quantize, **calibration, **options)
+    if args.format == "litert":
+        return export.to_litert(model, output, quantize=args.quantize, **calibration, **options)
+    return export.to_savedmodel(model, output, **options)
+
+
 def add_export(sub):
+    from keras_scse.export.calibration import DEFAULT_SIZE
     from keras_scse.export.onnx_export import to_onnx
 
     ex = sub.add_parser(
-        "export", help="export a trained or registered model to ONNX or a SavedModel, checking parity with Keras",
+        "export", help="export a trained or registered model to ONNX, LiteRT or a SavedModel, checking parity",
         description="Export a .keras model (e.g. a run's best.keras) or a registered model with random weights "
-                    "to ONNX (tf2onnx, checked with onnxruntime) or a TF Serving SavedModel (reloaded and checked).")
+                    "to ONNX (tf2onnx, checked with onnxruntime), LiteRT (TFLite, checked with ai_edge_litert) or a "
+                    "TF Serving SavedModel (reloaded and checked); --quantize int8 calibrates on --calibration.")
     source = ex.add_mutually_exclusive_group(required=True)
     source.add_argument("--model-path", type=keras_file, help="a .keras file, e.g. runs/<run>/best.keras")
     source.add_argument("--model", help="a registered model name, built with random weights (for trying it out)")
-    ex.add_argument("--format", choices=("onnx", "savedmodel"), default="onnx", help="what to write")
-    ex.add_argument("--output", default=None, help="output file (.onnx) or folder (savedmodel); default: next to "
-                    "--model-path, or <model>.onnx / <model>_savedmodel")
+    ex.add_argument("--format", choices=("onnx", "litert", "savedmodel"), default="onnx", help="what to write")
+    ex.add_argument("--output", default=None, help="output file (.onnx, .tflite) or folder (savedmodel); default: "
+                    "next to --model-path, or <model>[_<quantize>].onnx / .tflite / <model>_savedmodel")
+    ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None,
+                    help="int8 (ONNX and LiteRT: weights and activations, calibrated on --calibration); LiteRT "
+                         "also float16 (weights) and dynamic (int8 weights); default: float32")
+    ex.add_argument("--calibration", default=None,
+                    help="int8's calibration images: a dataset name (fashion_mnist, a TFDS name) or an image folder "
+                         "with one sub-folder per class (its first --calibration-size training images)")
+    ex.add_argument("--calibration-size", type=positive_int, default=DEFAULT_SIZE, help="calibration images")
+    defaults = library_defaults(to_onnx)
     ex.add_argument("--opset", type=positive_int, help="ONNX opset")
-    ex.add_argument("--atol", type=non_negative_float, help="largest allowed |exported - keras| difference")
+    ex.add_argument("--atol", type=non_negative_float, help="largest allowed |exported - keras| difference (default "
+                    f"{defaults['atol']:g}; LiteRT float16 1e-2; int8 and dynamic: measured, not enforced)")
     ex.add_argument("--no-check", action="store_true", help="skip the parity check")
     ex.add_argument("--input-size", type=size_or_any, default=None,
                     help="with --model: SIZE (SIZExSIZE) or 'any' (free height/width)")
     ex.add_argument("--channels", type=positive_int, default=None, help="with --model: input channels (default 3)")
     ex.add_argument("--classes", type=positive_int, default=1000, help="with --model: classifier outputs")
-    defaults = library_defaults(to_onnx)
-    ex.set_defaults(opset=defaults["opset"], atol=defaults["atol"], func=cmd_export)
+    ex.set_defaults(opset=defaults["opset"], func=cmd_export)
 
 
 def check_export(parser, args):
     """Options that need another one: a parser error (one line, exit status 2)."""
     if args.channels is not None and args.input_size is None:
         parser.error("--channels needs --input-size (an int, or 'any' for any height/width)")
+    if args.quantize and args.format == "savedmodel" or args.quantize in ("float16", "dynamic") and \
+            args.format != "litert":
+        parser.error(f"--quantize {args.quantize} is not available for --format {args.format}: int8 is for onnx and "
+                     "litert, float16 and dynamic for litert")
+    if args.quantize == "int8" and not args.calibration:
+        parser.error("--quantize int8 needs --calibration: a dataset name (e.g. fashion_mnist) or a folder of "
+                     "images with one sub-folder per class, from the data the model will see")
+    if args.calibration and args.quantize != "int8":
+        parser.error("--calibration is for --quantize int8")

@@ -6,14 +6,17 @@ tf2onnx's ``from_keras`` fails on keras.Sequential models with Keras 3 (onnx/ten
 
 import contextlib
 import logging
+import math
 import os
 import re
+import tempfile
 import time
 
 import keras
 
 from keras_scse import version
-from keras_scse.export import parity, serving, tf_subprocess
+from keras_scse.export import calibration, parity, serving, tf_subprocess
+from keras_scse.export import quantize as quantization
 
 
 class _Collect(logging.Handler):
@@ -98,7 +101,8 @@ def _name_dims(proto, spec):
                 dim.dim_param = "batch"
 
 
-def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, check=True, sample=None, atol=1e-4):
+def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, check=True, sample=None, atol=1e-4,
+            quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE):
     """Export a Keras model to ONNX (tf2onnx) and check it against Keras with onnxruntime.
 
     Args:
@@ -112,21 +116,29 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
         check: run the onnxruntime parity check on random inputs (batch 1 and 3 when the batch is free; sizes
             32 and 45 when height/width are) and on ``sample``.
         sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
-        atol: largest allowed max-absolute difference between ONNX and Keras outputs.
+        atol: largest allowed max-absolute difference between ONNX and Keras outputs (float32 only: an int8
+            file's difference is measured and reported, not enforced).
+        quantize: None (float32) or "int8": onnxruntime's static quantisation (QDQ, uint8 activations,
+            per-channel int8 weights; ``quantize.quantize_onnx``) calibrated on ``representative_data``.
+        representative_data, calibration_size: int8's calibration images, as ``to_litert`` takes them.
 
     Returns:
         A report dict: path, format, opset, input_name, input_shape (None = dynamic), input_dtype, output_name
         (a list if the model has several outputs), output_names, atol, max_abs_diff {"random": ..,
-        "sample": ..} (empty without check), seconds.
+        "sample": ..} (empty without check), seconds; with int8 also calibration and agreement (top-1 with
+        Keras on the calibration images or ``sample``).
 
     Raises:
         ValueError: the model cannot be exported as it is (see ``check_exportable``).
         ExportError: tf2onnx cannot convert an op (the message names the op and its layer).
         ParityError: the ONNX outputs differ from Keras by more than ``atol`` (the message gives the diff).
     """
+    images, extra = _calibration(model, quantize, representative_data, calibration_size)
+    atol = None if quantize else atol
     if keras.backend.backend() != "tensorflow":
         return tf_subprocess.via_tensorflow("to_onnx", model, path, check, sample, atol, opset=opset,
-                                            dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial)
+                                            dynamic_batch=dynamic_batch, dynamic_spatial=dynamic_spatial,
+                                            quantize=quantize, representative_data=images)
     import onnx  # noqa: F401 - the export extra's ImportError comes before any tracing
     import tf2onnx  # noqa: F401
 
@@ -134,14 +146,27 @@ def to_onnx(model, path, opset=17, dynamic_batch=True, dynamic_spatial=None, che
     sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, dynamic_spatial)
     proto = _convert(model, function, spec, opset)
     _name_dims(proto, spec)
-    _save(proto, model, path)
     # tf2onnx names the outputs after the returned dict's keys (in sorted order); `names` keeps the model's order
     # and onnxruntime is always asked for outputs by name.
     graph_outputs = [o.name for o in proto.graph.output]
     if sorted(graph_outputs) != sorted(names):
         raise serving.ExportError(f"tf2onnx wrote outputs {graph_outputs}, expected {names}")
-    diffs = _check_parity(model, path, spec, names, sample, atol) if check else {}
-    return serving.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset)
+    _save(proto, model, path, spec.name, images)
+    diffs = _check_parity(model, path, spec, names, sample, atol, extra, images) if check else {}
+    return serving.export_report(path, "onnx", spec, names, atol, diffs, start, opset=opset, **extra)
+
+
+def _calibration(model, quantize, representative_data, calibration_size):
+    """(calibration images or None, the report's quantize fields) for ``quantize``; ValueError if unusable."""
+    if quantize not in quantization.ONNX_QUANTIZATIONS:
+        raise ValueError(f"`quantize` must be one of {list(quantization.ONNX_QUANTIZATIONS)} for ONNX; received "
+                         f"quantize={quantize!r} (float16 and dynamic are LiteRT's: to_litert).")
+    if quantize is None:
+        return None, {"quantize": None}
+    serving.check_exportable(model)
+    images, source = calibration.calibration_images(representative_data, model.inputs[0].shape[1:],
+                                                    calibration_size, what="ONNX int8")
+    return images, {"quantize": quantize, "calibration": source}
 
 
 def _convert(model, function, spec, opset):
@@ -166,9 +191,9 @@ def _convert(model, function, spec, opset):
     return proto
 
 
-def _save(proto, model, path):
+def _save(proto, model, path, input_name, images=None):
     """Write ``proto`` to ``path`` (parent folders created), with keras_scse's version and the model's name in
-    its metadata."""
+    its metadata; with calibration ``images``, its int8 (QDQ) version instead."""
     import onnx
 
     for key, value in (("keras_scse_version", version.__version__), ("model_name", model.name)):
@@ -176,11 +201,18 @@ def _save(proto, model, path):
         entry.key, entry.value = key, value
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    onnx.save(proto, path)
+    if images is None:
+        onnx.save(proto, path)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        float_path = os.path.join(scratch, "float.onnx")
+        onnx.save(proto, float_path)
+        quantization.quantize_onnx(float_path, path, input_name, images)
 
 
-def _check_parity(model, path, spec, names, sample, atol):
-    """{kind: max |onnx - keras|} on random inputs and ``sample`` through onnxruntime (see ``parity.compare``)."""
+def _check_parity(model, path, spec, names, sample, atol, extra, images):
+    """{kind: max |onnx - keras|} on random inputs and ``sample`` through onnxruntime (see ``parity.compare``);
+    ``atol`` None: measured only. An int8 file's top-1 agreement with Keras goes into ``extra``."""
     try:
         session = parity.onnx_session(path)
     except Exception as error:  # noqa: BLE001 - re-raised with context
@@ -188,4 +220,8 @@ def _check_parity(model, path, spec, names, sample, atol):
             f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
         ) from error
     runner = parity.onnx_runner(session, spec, names)
-    return parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="ONNX")
+    diffs = parity.compare(model, runner, names, parity.cases(spec, sample), math.inf if atol is None else atol,
+                           path, fmt="ONNX")
+    if images is not None:
+        extra["agreement"] = parity.agreement(model, runner, names, images if sample is None else sample)
+    return diffs

@@ -57,21 +57,50 @@ def onnx_runner(session, spec, names):
     return run
 
 
+def litert_runner(path, names, num_threads=None):
+    """x -> {name: output} through ``ai_edge_litert``'s interpreter (its signature runner resizes the batch)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+    runner = interpreter.get_signature_runner("serving_default")
+    input_name = next(iter(runner.get_input_details()))
+
+    def run(x):
+        out = runner(**{input_name: np.ascontiguousarray(x)})
+        return {n: out[n] for n in names}
+
+    return run
+
+
+def agreement(model, runner, names, x):
+    """Share of ``x`` whose first output's argmax is the same in the export and in Keras (top-1 agreement)."""
+    expected = serving.keras_outputs(model, x, names)[names[0]]
+    got = runner(x)[names[0]]
+    return float(np.mean(np.argmax(got, -1) == np.argmax(expected, -1)))
+
+
 def source_backend_parity(model, report, sample, atol):
-    """Max |exported ONNX - model| on random inputs at batch 1 and 5 (and ``sample``), the model on its own
-    backend (JAX, PyTorch): what ``tf_subprocess.via_tensorflow`` checks after exporting in TensorFlow."""
+    """Max |exported file - model| on random inputs at batch 1 and 5 (and ``sample``), the model on its own
+    backend (JAX, PyTorch): what ``tf_subprocess.via_tensorflow`` checks after exporting in TensorFlow (an ONNX
+    file through onnxruntime, a LiteRT file through ai_edge_litert). ``atol`` None: measured, not enforced."""
     shape = [32 if d is None else d for d in report["input_shape"][1:]]
     rng = np.random.default_rng(0)
     inputs = [rng.uniform(size=(batch, *shape)).astype(report["input_dtype"]) for batch in (1, 5)]
     if sample is not None:
         inputs.append(np.asarray(sample, report["input_dtype"]))
-    session = onnx_session(report["path"])
+    first = report["output_names"][0]
+    if report["format"] == "litert":
+        runner = litert_runner(report["path"], [first])
+    else:
+        session = onnx_session(report["path"])
+
+        def runner(x):
+            return {first: session.run([first], {report["input_name"]: x})[0]}
     worst = 0.0
     for x in inputs:
         expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
-        got = session.run([report["output_names"][0]], {report["input_name"]: x})[0]
-        worst = max(worst, float(np.abs(got - expected).max()))
-    if worst > atol:
+        worst = max(worst, float(np.abs(runner(x)[first] - expected).max()))
+    if atol is not None and worst > atol:
         raise serving.ParityError(f"The {report['format']} export of {model.name!r} differs from the model on the "
                                  f"{keras.backend.backend()} backend by {worst:.3g} > atol={atol}.")
     return worst

@@ -7,6 +7,17 @@ import time
 from keras_scse.export import parity, serving, tf_subprocess
 
 
+def write_archive(model, function, path):
+    """Write ``model``'s variables and ``function`` (the ``serve`` endpoint and ``serving_default``) as a
+    SavedModel folder: Keras' ExportArchive, as ``model.export`` does."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", function)
+    archive.write_out(path, verbose=False)
+
+
 def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch=True, overwrite=True):
     """Export a Keras model as a TensorFlow SavedModel with a ``serving_default`` signature.
 
@@ -37,10 +48,7 @@ def to_savedmodel(model, path, check=True, sample=None, atol=1e-4, dynamic_batch
             shutil.rmtree(path)
         else:
             os.remove(path)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serve", function)
-    archive.write_out(path, verbose=False)
+    write_archive(model, function, path)
 
     diffs = {}
     if check:

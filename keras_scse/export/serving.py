@@ -133,16 +133,17 @@ def input_spec(model, dynamic_batch=True, dynamic_spatial=None, sample=None):
     return tf.TensorSpec([batch, *inner, shape[-1]], tf.as_dtype(dtype), name=name)
 
 
-def serving_function(model, spec):
-    """A tf.function of the single named input returning {output name: tensor} (inference mode)."""
+def serving_function(model, spec, formulation="plain"):
+    """A tf.function of the single named input returning {output name: tensor} (inference mode), the attention
+    layers' one-output convs traced as ``formulation`` ("plain": the conv layers, what converters take)."""
     import tensorflow as tf
 
     names = output_names(model)
 
     def serve(x):
-        from keras_scse.layers.formulation import plain_convs
+        from keras_scse.layers.formulation import conv_formulation
 
-        with plain_convs():  # converter-friendly ops for the attention layers' one-channel convs (same function)
+        with conv_formulation(formulation):  # the same function, in ops the target format takes
             return dict(zip(names, as_list(model, model(x, training=False))))
 
     return tf.function(serve, input_signature=[spec], autograph=False), names
@@ -214,14 +215,14 @@ def layer_of(op_name, layer_names):
     return None
 
 
-def prepare(model, sample, dynamic_batch, dynamic_spatial):
-    """What both exporters start with: refuse augmentation, then (sample array, input spec, serving function,
+def prepare(model, sample, dynamic_batch, dynamic_spatial, formulation="plain"):
+    """What every exporter starts with: refuse augmentation, then (sample array, input spec, serving function,
     output names)."""
     check_exportable(model)
     dtype = model.inputs[0].dtype if isinstance(model.inputs[0].dtype, str) else "float32"
     sample = sample_array(sample, dtype)
     spec = input_spec(model, dynamic_batch, dynamic_spatial, sample)
-    function, names = serving_function(model, spec)
+    function, names = serving_function(model, spec, formulation)
     return sample, spec, function, names
 
 

@@ -22,12 +22,20 @@ def via_tensorflow(exporter, model, path, check=True, sample=None, atol=1e-4, **
     with tempfile.TemporaryDirectory() as folder:
         saved = os.path.join(folder, "model.keras")
         model.save(saved)
-        script = ("import json, sys, keras; from keras_scse import export; "
+        arrays = {}  # array options (calibration images) travel as .npy files
+        for key, value in list(options.items()):
+            if isinstance(value, np.ndarray):
+                arrays[key] = os.path.join(folder, f"{key}.npy")
+                np.save(arrays[key], options.pop(key))
+        script = ("import json, sys, keras, numpy; from keras_scse import export; "
                   "model = keras.saving.load_model(sys.argv[1], safe_mode=True); "
+                  "options = {**json.loads(sys.argv[3]), "
+                  "**{k: numpy.load(v) for k, v in json.loads(sys.argv[4]).items()}}; "
                   f"report = export.{exporter}(model, sys.argv[2], check={bool(check)}, atol={atol}, "
-                  "**json.loads(sys.argv[3])); print(json.dumps(report))")
+                  "**options); print(json.dumps(report))")
         env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-        done = subprocess.run([sys.executable, "-c", script, saved, path, json.dumps(options)], env=env,
+        done = subprocess.run([sys.executable, "-c", script, saved, path, json.dumps(options),
+                               json.dumps(arrays)], env=env,
                               capture_output=True, text=True)
     if done.returncode:
         raise serving.ExportError(f"Exporting {model.name!r} in a TensorFlow-backend process failed: "
@@ -35,6 +43,6 @@ def via_tensorflow(exporter, model, path, check=True, sample=None, atol=1e-4, **
                           f"Save the model (model.save('m.keras')) and run KERAS_BACKEND=tensorflow keras-scse export "
                           "--model-path m.keras --debug to see why.")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    if check and report["format"] == "onnx":  # a SavedModel is checked in the TensorFlow process only
+    if check and report["format"] in ("onnx", "litert"):  # a SavedModel is checked in the TensorFlow process only
         report["max_abs_diff"]["source_backend"] = parity.source_backend_parity(model, report, sample, atol)
     return report

@@ -1,0 +1,142 @@
+"""LiteRT (TFLite) export: the serving function as a SavedModel (Keras' ExportArchive), TensorFlow's LiteRT
+converter with builtin ops only, then parity with ``ai_edge_litert``'s interpreter (what phones and small CPUs
+run). Float32, float16 weights, dynamic-range int8 weights, or full-integer int8 calibrated on real images.
+
+The attention layers are traced in the "plain" conv formulation: TensorFlow's "auto" (batch_as_channels)
+lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins do not take
+(ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "plain" gives the fewest ops and the smallest file
+(a one-block SC-SENet: 96 ops against 242 "banded" and 320 "shifted"; benchmarks/results/export/README.md).
+"""
+
+import math
+import os
+import re
+import tempfile
+import time
+
+import keras
+
+from keras_scse.export import calibration, parity, serving, tf_subprocess
+
+QUANTIZATIONS = (None, "float16", "dynamic", "int8")
+LITERT_FORMULATION = "plain"
+# Largest allowed max |litert - keras| per quantization; None: measured and reported, not enforced (int8
+# moves softmax outputs by a few 1/256 steps, more on random noise than on images).
+DEFAULT_ATOL = {None: 1e-4, "float16": 1e-2, "dynamic": None, "int8": None}
+
+
+def _configure(converter, quantize, images):
+    """Set ``converter`` up for ``quantize``: builtin ops only (never Flex: the deployed runtimes lack it)."""
+    import tensorflow as tf
+
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize is None:
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":  # every op in int8; the file keeps float32 input and output
+        converter.representative_dataset = lambda: ([x] for x in calibration.batches(images))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+
+def _conversion_error(model, error):
+    """ExportError naming each op the converter refused and, where its location shows it, the Keras layer."""
+    text = str(error)
+    layer_names = {layer.name for layer, _ in serving.walk_layers(model)}
+    ops = re.findall(r"'tf\.([A-Za-z0-9_]+)' op is neither", text)
+    for listed in re.findall(r"(?:Custom|Flex) ops: ([A-Za-z0-9_, ]+)", text):
+        ops += [op.strip() for op in listed.split(",") if op.strip()]
+    described = []
+    for op_type in dict.fromkeys(ops):  # the converter's location of the op carries the layer's name scope
+        node = re.search(rf'fused\["{op_type}:", "([^"@]+)', text)
+        layer = serving.layer_of(node.group(1), layer_names) if node else None
+        described.append(f"{op_type} (in layer {layer!r})" if layer else op_type)
+    if not described:
+        return serving.ExportError(f"The LiteRT converter could not convert model {model.name!r}: "
+                                   f"{type(error).__name__}: {text[:800]}")
+    return serving.ExportError(
+        f"Model {model.name!r} uses TensorFlow op(s) that LiteRT's builtin ops do not include: "
+        f"{'; '.join(dict.fromkeys(described))}. Replace the layer with supported operations (LiteRT's Flex "
+        "delegate is not part of the deployed runtimes), or export ONNX or a SavedModel instead."
+    )
+
+
+def _convert(model, function, quantize, images):
+    """The .tflite bytes of ``function`` (written as a SavedModel first, as Keras' own LiteRT export does:
+    converting the concrete function directly keeps Keras' variables as resource variables, READ_VARIABLE ops
+    with no weights in the file, which int8 calibration then cannot run)."""
+    import tensorflow as tf
+
+    from keras_scse.export.savedmodel import write_archive
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_archive(model, function, folder)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        _configure(converter, quantize, images)
+        try:
+            return converter.convert()
+        except Exception as error:  # noqa: BLE001 - re-raised with the op and layer named
+            raise _conversion_error(model, error) from error
+
+
+def to_litert(model, path, quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE,
+              dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION):
+    """Export a Keras model to LiteRT (a .tflite file) and check it against Keras with ai_edge_litert.
+
+    Args:
+        model: a functional (or Sequential, built with an Input) keras.Model with one input.
+        path: the .tflite file to write (parent folders are created).
+        quantize: None (float32), "float16" (float16 weights), "dynamic" (int8 weights, float activations) or
+            "int8" (full-integer: int8 weights and activations, calibrated on ``representative_data``; float32
+            input and output).
+        representative_data: int8's calibration images: a dataset name ("fashion_mnist"), a folder with a
+            sub-folder per class, or an array (N, H, W, C) (see ``calibration.calibration_images``: sizes and
+            1 <-> 3 channels are converted).
+        calibration_size: how many of them (the first N).
+        dynamic_batch: batch dimension free; False fixes it to 1.
+        check: run the parity check (random inputs at batch 1 and 3, and ``sample``).
+        sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
+        atol: largest allowed max |litert - keras|; "auto": ``DEFAULT_ATOL[quantize]``; None: report only.
+        formulation: how the attention layers' one-output convs are traced (``layers.formulation``); "plain"
+            (the module docstring says why).
+
+    Returns:
+        ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the
+        images came from) and, when quantized, agreement: the top-1 agreement with Keras on the calibration
+        images (or ``sample``).
+
+    Raises:
+        ValueError: bad ``quantize``, int8 without calibration data, unusable calibration images, or a model
+            that cannot be exported as it is (``check_exportable``).
+        ExportError: an op LiteRT's builtins do not take (the message names the op and its layer).
+        ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
+    atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
+    images, source = None, None
+    if quantize == "int8":
+        serving.check_exportable(model)
+        images, source = calibration.calibration_images(representative_data, model.inputs[0].shape[1:],
+                                                        calibration_size, what="LiteRT int8")
+    if keras.backend.backend() != "tensorflow":
+        return tf_subprocess.via_tensorflow("to_litert", model, path, check, sample, atol, quantize=quantize,
+                                            representative_data=images, dynamic_batch=dynamic_batch,
+                                            formulation=formulation)
+    start = time.time()
+    sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None, formulation)
+    flatbuffer = _convert(model, function, quantize, images)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    extra = {"quantize": quantize, "formulation": formulation, "bytes": len(flatbuffer),
+             "calibration": source}
+    diffs = {}
+    if check:
+        runner = parity.litert_runner(path, names)
+        bound = math.inf if atol is None else atol
+        diffs = parity.compare(model, runner, names, parity.cases(spec, sample), bound, path, fmt="LiteRT")
+        if quantize is not None and (sample is not None or images is not None):
+            extra["agreement"] = parity.agreement(model, runner, names, images if sample is None else sample)
+    return serving.export_report(path, "litert", spec, names, atol, diffs, start, **extra)

@@ -382,3 +382,17 @@ def test_cli_tune_wires_arguments(monkeypatch):
     assert seen["max_params"] == 1e6 and seen["max_trials"] == 10 and seen["limit"] == 3000
     assert seen["fixed"] == {"stem": "imagenet"} and seen["tuner"] == "random" and seen["verbose"] == 0
     assert seen["overwrite"] is False and seen["directory"] == "runs/tune" and seen["report_only"] is False
+
+
+def test_search_report_lists_every_trial_with_its_hyperparameters():
+    from keras_scse.tuning import summary
+
+    rows = [{"trial_id": "0", "status": "COMPLETED", "val_accuracy": 0.8, "params": 1000, "macs": 2000, "time_s": 3,
+             "attention": "se", "width": 0.5, "stem": "cifar", "optimizer": "sgd", "lr_sgd": 0.1,
+             **{f"blocks_stage{i}": i for i in range(1, 5)}},
+            {"trial_id": "1", "status": "REJECTED", "val_accuracy": None, "params": None, "macs": 9_000_000_000,
+             "time_s": None, "attention": "sca", "width": 2.0, "stem": "cifar", "optimizer": "adamw"}]
+    header, rule, first, second = summary.trials_table(rows)
+    assert header.count("|") == rule.count("|") == 13
+    assert first == "| 0 | COMPLETED | 0.8000 | 1,000 | 2,000 | 3 | se | 1/2/3/4 | 0.5 | cifar | sgd | 0.1 |"
+    assert second.startswith("| 1 | REJECTED |  |  |") and second.endswith("| adamw |  |")

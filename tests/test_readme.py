@@ -271,3 +271,13 @@ def test_speed_tables_and_figures_come_from_the_committed_round_robin_tables():
     for key, label in (((("SqueezeNext44", "separable_se")), "SC-SE adds"), (("SqueezeNext44", "se"), "SE"),
                        (("SCAResNet50", "sca"), "SCA"), (("SCAResNet50", "sca pool=avg"), 'pool="avg"`')):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(cells[key])}", summary), (key, cells[key])
+
+
+def test_deployment_figures_come_from_the_committed_export_table():
+    rows = {cells[0]: cells for cells in ([c.strip() for c in row.strip("|").split("|")]
+                                          for row in first_table("benchmarks/results/export/table.md")[2:])}
+    summary = " ".join(read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0].split())
+    int8, keras, onnx_int8 = rows["LiteRT int8"], rows["Keras float32"], rows["ONNX int8"]
+    expected = (f"LiteRT int8 {int8[1]}% against {keras[1]}% in Keras, {int8[2]} MB ({int8[3]} of LiteRT float32), "
+                f"{int8[4]} ms per image")
+    assert expected in summary and f"ONNX int8 {onnx_int8[1]}%" in summary, summary

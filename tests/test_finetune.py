@@ -134,4 +134,4 @@ def test_cli_finetune_wires_arguments(monkeypatch):
     assert seen == dict(model_name="SCSENet44", dataset="some/folder", run_dir="runs/finetune-scsenet44", weights=None,
                         head_epochs=0, full_epochs=3, batch_size=32, lr=None, image_size=32, channels=None,
                         recipe="adamw", seed=0, augment="crop", val_fraction=0.1, limit=None, verbose="auto",
-                        fresh=False)
+                        skip_unreadable=False, fresh=False)

@@ -175,7 +175,11 @@ def SCAResNet34(include_top=True, weights=None, input_tensor=None, input_shape=N
                 classifier_activation="softmax", name=None, **kwargs):
     """SCA-ResNet-34: ``SCAResNet18`` with basic blocks (3, 4, 6, 3) and the names "scaresnet34", "resnet34"
     with attention=None, "seresnet34" with SE. RECONSTRUCTION, as there: the SCA paper does not say where SCA
-    goes."""
+    goes.
+
+    Args: as ``SCAResNet18``'s; ``weights`` None by default, unlike keras.applications' "imagenet" (no ImageNet
+        ResNet-34 exists to transfer).
+    """
     return builder.named_model(ResNet, VARIANTS, "SCAResNet34", locals())
 
 
@@ -207,7 +211,11 @@ def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=
                  classifier_activation="softmax", name=None, **kwargs):
     """SCA-ResNet-101: ``SCAResNet50`` with keras.applications.ResNet101's blocks (3, 4, 23, 3) and names:
     "scaresnet101", "resnet101" with attention=None, "seresnet101" with SE; "imagenet" weights transfer
-    keras.applications.ResNet101's. RECONSTRUCTION, as there: the SCA paper does not say where SCA goes."""
+    keras.applications.ResNet101's. RECONSTRUCTION, as there: the SCA paper does not say where SCA goes.
+
+    Args: as ``SCAResNet50``'s; ``weights`` None by default, unlike keras.applications' "imagenet" (there is no
+        ImageNet-trained SCA-ResNet-101).
+    """
     return builder.named_model(ResNet, VARIANTS, "SCAResNet101", locals())
 
 
@@ -215,5 +223,8 @@ def SCAResNet101(include_top=True, weights=None, input_tensor=None, input_shape=
 def SCAResNet152(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None, classes=1000,
                  classifier_activation="softmax", name=None, **kwargs):
     """SCA-ResNet-152 (a RECONSTRUCTION, as ``SCAResNet50``): ``SCAResNet101`` with blocks (3, 8, 36, 3), the
-    names "scaresnet152" / "resnet152" / "seresnet152" and keras.applications.ResNet152's "imagenet" weights."""
+    names "scaresnet152" / "resnet152" / "seresnet152" and keras.applications.ResNet152's "imagenet" weights.
+
+    Args: as ``SCAResNet50``'s, ``weights`` defaulting to None, unlike keras.applications' "imagenet".
+    """
     return builder.named_model(ResNet, VARIANTS, "SCAResNet152", locals())

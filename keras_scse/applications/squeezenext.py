@@ -196,7 +196,8 @@ def SqueezeNext23v5(include_top=True, weights=None, input_tensor=None, input_sha
     """1.0-SqNxt-23v5 (Gholami et al. 2018): blocks (2, 4, 14, 1), fewer units at high resolution, width 1.0,
     ImageNet stem.
 
-    Args: as ``SqueezeNext23``'s; ``name`` None: "squeezenext23v5" ("scsenet23v5" with SC-SE).
+    Args: as ``SqueezeNext23``'s (``weights`` None, unlike keras.applications' "imagenet"); ``name`` None:
+        "squeezenext23v5" ("scsenet23v5" with SC-SE).
     """
     return builder.named_model(SqueezeNext, VARIANTS, "SqueezeNext23v5", locals())
 
@@ -209,7 +210,8 @@ def SqueezeNext44(include_top=True, weights=None, input_tensor=None, input_shape
     RECONSTRUCTION: the paper gives only "44 layers"; here blocks (14, 14, 12, 2), width 0.75, ImageNet stem,
     32x32 default input (``LAYOUT_44``).
 
-    Args: as ``SqueezeNext23``'s, default input 32x32x3; ``name`` None: "squeezenext44" ("senet44" with SE).
+    Args: as ``SqueezeNext23``'s, default input 32x32x3; ``weights`` None, unlike keras.applications' "imagenet"
+        (no pretrained SqueezeNext-44 exists); ``name`` None: "squeezenext44" ("senet44" with SE).
     """
     return builder.named_model(SqueezeNext, VARIANTS, "SqueezeNext44", locals())
 
@@ -220,8 +222,8 @@ def SCSENet23(include_top=True, weights=None, input_tensor=None, input_shape=Non
     """SC-SENet-23: 1.0-SqNxt-23 with SC-SE (``keras_scse.layers.SeparableSqueezeExcite``) in every unit, after
     the last 1x1 conv's BN + ReLU, before the residual add.
 
-    Args: as ``SqueezeNext23``'s (attention defaults to "separable_se"); ``name`` None: "scsenet23",
-        "squeezenext23" with attention=None.
+    Args: as ``SqueezeNext23``'s: attention defaults to "separable_se", ``weights`` to None,
+        unlike keras.applications' "imagenet"; ``name`` None: "scsenet23", "squeezenext23" with attention=None.
     """
     return builder.named_model(SqueezeNext, VARIANTS, "SCSENet23", locals())
 

@@ -46,8 +46,7 @@ def _keras_runner(model):
 
 
 def _predictions(run, x, batch=250):
-    predictions = np.concatenate([np.argmax(run(x[i:i + batch]), -1) for i in range(0, len(x), batch)])
-    return predictions
+    return np.concatenate([np.argmax(run(x[i:i + batch]), -1) for i in range(0, len(x), batch)])
 
 
 def deploy_table(model, x, y, folder, calibration="fashion_mnist", calibration_size=300, passes=300):

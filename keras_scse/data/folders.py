@@ -106,11 +106,9 @@ def folder_spec(files, labels, channels, image_size, source, skip_unreadable=Fal
     static image shape: ``channels``, or 1 if all images are grayscale else 3; the common size, unless
     ``image_size`` is given. Unreadable files are all listed (ValueError), or left out with
     ``skip_unreadable`` (the warning points ``stacklevel`` frames up). Returns (files, labels, channels, (H, W))."""
-    fresh = [path for path in files if not decoded_already(path)]  # each split asks: one bar per folder
-    for path in progress(fresh, f"decoding {os.path.basename(os.path.normpath(source))}") if fresh else ():
-        image_shape(path)
     shapes, bad = {}, {}
-    for path in files:
+    fresh = any(not decoded_already(path) for path in files)  # each split asks: one bar per folder
+    for path in progress(files, f"decoding {os.path.basename(os.path.normpath(source))}") if fresh else files:
         shape = image_shape(path)
         (shapes if isinstance(shape, tuple) else bad)[path] = shape
     if bad:

@@ -8,7 +8,6 @@ lowers to DepthwiseConv2dNative with a batch-dependent channel count, which Lite
 (a one-block SC-SENet: 96 ops against 242 "banded" and 320 "shifted"; benchmarks/results/export/README.md).
 """
 
-import math
 import os
 import re
 import tempfile
@@ -135,8 +134,7 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
     diffs = {}
     if check:
         runner = parity.litert_runner(path, names)
-        bound = math.inf if atol is None else atol
-        diffs = parity.compare(model, runner, names, parity.cases(spec, sample), bound, path, fmt="LiteRT")
+        diffs = parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="LiteRT")
         if quantize is not None and (sample is not None or images is not None):
             extra["agreement"] = parity.agreement(model, runner, names, images if sample is None else sample)
     return serving.export_report(path, "litert", spec, names, atol, diffs, start, **extra)

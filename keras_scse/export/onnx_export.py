@@ -6,7 +6,6 @@ tf2onnx's ``from_keras`` fails on keras.Sequential models with Keras 3 (onnx/ten
 
 import contextlib
 import logging
-import math
 import os
 import re
 import tempfile
@@ -220,8 +219,7 @@ def _check_parity(model, path, spec, names, sample, atol, extra, images):
             f"onnxruntime cannot load the exported model {path!r}: {type(error).__name__}: {str(error)[:800]}"
         ) from error
     runner = parity.onnx_runner(session, spec, names)
-    diffs = parity.compare(model, runner, names, parity.cases(spec, sample), math.inf if atol is None else atol,
-                           path, fmt="ONNX")
+    diffs = parity.compare(model, runner, names, parity.cases(spec, sample), atol, path, fmt="ONNX")
     if images is not None:
         extra["agreement"] = parity.agreement(model, runner, names, images if sample is None else sample)
     return diffs

@@ -1,8 +1,7 @@
 """A small real architecture search: HyperSCSENet, random search on a Fashion-MNIST subset, compared with the
 default configuration (SCSENet44) trained with exactly the same budget (same data, epochs, recipe, code path).
 
-    nice -n 15 .venv/bin/python benchmarks/tune_scsenet.py   # 8 trials, 3 epochs, 3,000 images (the committed
-                                                             # run's smaller budget: its results.md)
+    nice -n 15 .venv/bin/python benchmarks/tune_scsenet.py   # 8 trials, 3 epochs, 3,000 images (see results.md)
 Writes benchmarks/results/tune_scsenet/ (trials.csv, best_hyperparameters.json, accuracy_vs_params.png,
 default_trial.csv, results.md); KerasTuner's folders go to runs/tune_scsenet_bench/, and re-running resumes.
 """
@@ -27,18 +26,14 @@ def parse_args(argv=None):
     p.add_argument("--val-limit", type=int, default=1000, help="validation images (carved from train, disjoint)")
     p.add_argument("--test-limit", type=int, default=5000, help="test images for the final comparison")
     p.add_argument("--image-size", type=int, default=32)
-    p.add_argument("--batch-size", type=int, default=128,
-                   help="smaller batches give more optimiser steps for the same images (CPU cost per image ~same)")
+    p.add_argument("--batch-size", type=int, default=128, help="smaller: more optimiser steps for the same images")
     p.add_argument("--max-params", type=float, default=1e6)
-    p.add_argument("--max-macs", type=float, default=25e6,
-                   help="~4.5x SCSENet44's MACs: keeps the full-resolution 'cifar' stem from dominating CPU time")
-    p.add_argument("--fixed", default=None,
-                   help='JSON name -> value pinned in the search, e.g. \'{"stem": "imagenet"}\'')
+    p.add_argument("--max-macs", type=float, default=25e6, help="~4.5x SCSENet44's: bounds the 'cifar' stem's cost")
+    p.add_argument("--fixed", default=None, help='JSON name -> value pinned, e.g. \'{"stem": "imagenet"}\'')
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--directory", default=os.path.join(ROOT, "runs", "tune_scsenet_bench"))
     p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--report-only", action="store_true",
-                   help="run no more trials: write the results of the trials done so far (e.g. out of time)")
+    p.add_argument("--report-only", action="store_true", help="no more trials: report the trials done so far")
     return p.parse_args(argv)
 
 
@@ -65,8 +60,7 @@ def main(argv=None):
                   batch_size=args.batch_size, max_params=args.max_params, max_macs=args.max_macs, seed=args.seed,
                   overwrite=args.overwrite, verbose=2)
 
-    # 1) the default configuration (SCSENet44) as a one-trial "search" with every hyperparameter fixed:
-    #    identical data, epochs, recipe, early stopping and code path as the search's trials.
+    # 1) the default configuration (SCSENet44): a one-trial "search", every hyperparameter fixed, same code path.
     t = time.time()
     default = tuning.search(max_trials=1, project_name="default", fixed=tuning.defaults(tuning.SCSENET_SPACE),
                             **common)
@@ -77,8 +71,7 @@ def main(argv=None):
                           fixed=json.loads(args.fixed) if args.fixed else None, **common)
     search_time = time.time() - t
 
-    # 3) both on (part of) the held-out test split: the search picked its best on validation accuracy, so only
-    #    the test accuracy compares the two without selection bias.
+    # 3) both on held-out test images: the search picked its best on validation accuracy (selection bias).
     default_test, n_test = test_accuracy(default.files["best_model.keras"], args)
     best_test, _ = test_accuracy(found.files["best_model.keras"], args)
 

@@ -4,6 +4,7 @@ import dataclasses
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 from helpers import FORTY_EPOCH_RUN, committed_seed_runs
@@ -203,6 +204,55 @@ def test_pretrained_scsenet44_loads_at_other_input_sizes():
     assert large.predict(np.zeros((1, 64, 64, 1), "float32"), verbose=0).shape == (1, 10)
     np.testing.assert_array_equal(large.get_layer("stage1_unit1_attention").weights[2].numpy(),
                                   small.get_layer("stage1_unit1_attention").weights[2].numpy())
+
+
+def test_a_classifier_at_another_size_resizes_to_the_checkpoints_unless_asked_for_native_resolution():
+    from keras_scse.applications import SCSENet44
+
+    small = SCSENet44(weights="fashion_mnist")  # classes=1000, keras' default, stands for the checkpoint's 10
+    resized = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1))
+    native = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1), native_resolution=True)
+    backbone = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1), include_top=False)
+    assert small.output_shape == resized.output_shape == (None, 10)
+    names = [[layer.name for layer in model.layers] for model in (small, resized, native, backbone)]
+    assert ["resize_to_checkpoint" in layers for layers in names] == [False, True, False, False]
+    x = np.random.default_rng(0).random((2, 64, 64, 1), dtype="float32")
+    at_32 = keras.ops.image.resize(x, (32, 32), interpolation="bilinear")
+    np.testing.assert_allclose(resized.predict(x, verbose=0), small.predict(at_32, verbose=0), atol=1e-5)
+    assert not np.allclose(native.predict(x, verbose=0), resized.predict(x, verbose=0), atol=1e-3)
+    with pytest.raises(ValueError, match="`classes` should be 10"):
+        SCSENet44(weights="fashion_mnist", classes=7)
+
+
+def test_the_model_card_gives_the_committed_accuracy_at_other_sizes():
+    import csv
+
+    from keras_scse import applications
+
+    table = os.path.join(os.path.dirname(FORTY_EPOCH_RUN), "preset_sizes", "table.csv")
+    by_size = applications.model_card("SCSENet44/fashion_mnist")["metrics"]["test_accuracy_by_input_size"]
+    resized, native = by_size.values()
+    for row in csv.DictReader(open(table)):
+        if row["size"] == "32":
+            assert float(row["resized_pct"]) == float(row["native_pct"]) == 92.38
+            continue
+        assert resized[row["size"]] == pytest.approx(float(row["resized_pct"]) / 100, abs=1e-6)
+        assert native[row["size"]] == pytest.approx(float(row["native_pct"]) / 100, abs=1e-6)
+    assert set(resized) == set(native) == {"40", "48", "64", "96"}
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FORTY_EPOCH_RUN))), "README.md")).read()
+    assert f"{resized['64']:.2%} at 64 px, {native['64']:.2%} with native_resolution=True" in readme
+
+
+@pytest.mark.slow
+def test_the_shipped_weights_at_64_px_are_within_a_point_of_32_px():
+    from keras_scse.bench.sizes import accuracy_by_size
+    from keras_scse.data.sources import fashion_mnist_arrays
+
+    images, labels = fashion_mnist_arrays("test")
+    at_32, at_64 = accuracy_by_size("SCSENet44/fashion_mnist", images[:1000], labels[:1000], (32, 64))
+    assert at_32["resized_pct"] == at_32["native_pct"] > 90  # at its own size nothing is resized
+    assert abs(at_64["resized_pct"] - at_32["resized_pct"]) <= 1.0
+    assert at_64["native_pct"] < 50  # the regime the resizing avoids (27% measured)
 
 
 def test_preprocess_input_per_family():

@@ -12,9 +12,10 @@ from keras_scse import layers as attention_layers
 from keras_scse.applications import weights as weights_lib
 
 POOLINGS = (None, "avg", "max")
+DEFAULT_CLASSES = 1000  # keras.applications' default
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class ApplicationArgs:
     """keras.applications' arguments, which every builder takes (``**kwargs``): one place for their defaults."""
 
@@ -23,7 +24,7 @@ class ApplicationArgs:
     input_tensor: object = None
     input_shape: object = None
     pooling: object = None
-    classes: int = 1000
+    classes: int = DEFAULT_CLASSES
     classifier_activation: object = "softmax"
 
     @classmethod
@@ -72,6 +73,9 @@ def validate_arguments(model_name, args):
     weights, include_top, classes = args.weights, args.include_top, args.classes
     entry = weights_lib.resolve(model_name, weights)
     if entry is not None and entry.classes is not None and include_top and classes != entry.classes:
+        if classes == DEFAULT_CLASSES:  # keras' default: here "the checkpoint's head" (any other value fails)
+            args.classes = entry.classes
+            return entry
         raise ValueError(
             f"If using `weights={weights!r}` with `include_top=True`, `classes` should be {entry.classes} "
             f"(the checkpoint's head). Received: classes={classes}. Use include_top=False for a new head, "
@@ -116,6 +120,21 @@ def make_input(args, default_size, min_size, entry=None):
     if not keras.backend.is_keras_tensor(args.input_tensor):
         return keras.layers.Input(tensor=args.input_tensor, shape=input_shape, name="input")
     return args.input_tensor
+
+
+def resize_to_checkpoint(img_input, args, entry, native_resolution=False):
+    """A classifier built at another size than a ``fixed_size`` checkpoint was trained at sees its input resized
+    to that size inside the model (keras-hub's ImageConverter does this outside): such weights only work at
+    their size. ``native_resolution=True``, ``include_top=False`` (a backbone's feature maps follow the input)
+    and checkpoints trained to work at any size leave the input as it is."""
+    trained = tuple(entry.input_shape[:2]) if entry is not None else None
+    if native_resolution or not args.include_top or not getattr(entry, "fixed_size", False):
+        return img_input
+    channels_last = keras.config.image_data_format() == "channels_last"
+    if tuple(img_input.shape[1:3] if channels_last else img_input.shape[2:4]) == trained:
+        return img_input
+    # bilinear without antialias: from 64 px it averages 2 x 2 pixels, which measured best (docs/models.md)
+    return keras.layers.Resizing(*trained, interpolation="bilinear", name="resize_to_checkpoint")(img_input)
 
 
 def attend(x, attention, attention_kwargs, name):

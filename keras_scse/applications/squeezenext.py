@@ -60,7 +60,8 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
 
 
 def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kwargs=None, name=None,
-                default_size=224, min_size=28, variant=None, zero_init_last=False, **kwargs):
+                default_size=224, min_size=28, variant=None, zero_init_last=False, native_resolution=False,
+                **kwargs):
     """Generic SqueezeNext builder; the named variants in ``VARIANTS`` are rows of arguments to this.
 
     Args:
@@ -77,6 +78,9 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             block ends in BN + ReLU, and the shipped weights were trained that way. Without it, a deep plain
             SqueezeNext's activations double from unit to unit at initialisation, and its inference-mode
             outputs overflow after one SGD step (the BN statistics lag far behind); see docs on the study.
+        native_resolution: with a checkpoint that works only at its own size (``weights="fashion_mnist"``: 32 px),
+            a classifier built at another ``input_shape`` resizes its input to that size inside the model unless
+            this is True (``builder.resize_to_checkpoint``).
         **kwargs: keras.applications' arguments (``builder.ApplicationArgs``: include_top, weights, input_tensor,
             input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
             px, any channel count.
@@ -95,12 +99,12 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
     entry = builder.validate_arguments(variant or name, args)
     attention_kwargs = weights_lib.checkpoint_attention_kwargs(entry, attention_kwargs)
     img_input = builder.make_input(args, default_size, min_size, entry)
-
+    x = builder.resize_to_checkpoint(img_input, args, entry, native_resolution)
     if stem == "imagenet":
-        x = conv_bn_relu(img_input, int(STEM_CHANNELS * width), 7, 2, "stem")
+        x = conv_bn_relu(x, int(STEM_CHANNELS * width), 7, 2, "stem")
         x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
     else:
-        x = conv_bn_relu(img_input, int(STEM_CHANNELS * width), 3, 1, "stem")
+        x = conv_bn_relu(x, int(STEM_CHANNELS * width), 3, 1, "stem")
     for stage, (units, channels) in enumerate(zip(blocks, STAGE_CHANNELS), start=1):
         for unit in range(1, units + 1):
             strides = 2 if unit == 1 and stage > 1 else 1
@@ -152,10 +156,15 @@ weights_lib.register_weights(weights_lib.WeightsEntry(
     input_shape=(32, 32, 1), dataset="Fashion-MNIST (Debian dataset-fashion-mnist), resized to 32x32",
     accuracy=0.9238, license="Apache-2.0 (weights); Fashion-MNIST is MIT-licensed",
     metrics={"best_val_accuracy": 0.9257, "test_accuracy_per_seed": {"0": 0.9238, "1": 0.92},
-             "mean_test_accuracy": 0.9219, "params": 581282},
+             "mean_test_accuracy": 0.9219, "params": 581282,
+             # benchmarks/preset_sizes.py: all test images resized to S x S, the model built at S
+             "test_accuracy_by_input_size": {"resized to 32 inside the model (default)": {
+                 "40": 0.9215, "48": 0.9227, "64": 0.9244, "96": 0.9238},
+                 "native_resolution=True": {"40": 0.4501, "48": 0.378, "64": 0.2709, "96": 0.2109}}},
     # SC-SE's defaults, with the spatial kernel that "auto" chose for the <= 8 px maps of a 32 px input
     # pinned, so that the weights load at any input size
     attention_kwargs={"spatial": "axial", "fusion": "mul", "spatial_kernel": 3},
+    fixed_size=True,  # at 32 px the last stage's maps are 1 x 1: other sizes are a regime it never saw
     class_names=("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
                  "ankle boot"),
     recipe="sgd: SGD + Nesterov 0.9, lr 0.2 at batch 256 (1 warm-up epoch, cosine over 40 epochs), weight "
@@ -244,11 +253,12 @@ def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=Non
             the checkpoint's 32x32x1 with ``weights="fashion_mnist"``). ``name`` None: "scsenet44";
             "squeezenext44" with attention=None.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there are
-            no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes; other
-            channel counts and sizes load too, ``include_top=False`` for a new head), or the path to a
-            ``.weights.h5`` file of this model.
+            no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes, which
+            ``classes=1000``, the default, stands for; other channel counts and sizes load too: a classifier at
+            another size resizes its input to 32 px inside the model, ``include_top=False`` for a new head), or
+            the path to a ``.weights.h5`` file of this model.
         **kwargs: keyword-only options of ``SqueezeNext`` that override this row: attention ("separable_se"; None for
             SqueezeNext-44), attention_kwargs, width, stem ("imagenet" | "cifar"), blocks, default_size,
-            zero_init_last.
+            zero_init_last, native_resolution.
     """
     return builder.named_model(SqueezeNext, VARIANTS, "SCSENet44", locals())

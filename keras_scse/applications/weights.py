@@ -48,6 +48,9 @@ class WeightsEntry:
     results: str = ""  # the committed folder with the run's log, history and metrics
     source: str = "keras_scse"  # or "keras.applications.<Model>": loaded by transfer.load_weights
     first_conv: str = "stem_conv"  # the layer adapted to another input channel count
+    # the weights work only at input_shape's size: a classifier built at another size resizes its input to it
+    # (builder.resize_to_checkpoint); the card's metrics say how well each way works
+    fixed_size: bool = False
 
     def card(self):
         """The model card as a dict: what the weights are, how they were made, how well they do."""

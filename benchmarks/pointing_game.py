@@ -1,7 +1,6 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
-    python benchmarks/pointing_game.py            # fine-tune (resumable, ~1 h on 2 cores), then measure
-    python benchmarks/pointing_game.py --smoke    # toy sizes, to try the code
+    python benchmarks/pointing_game.py [--smoke]    # fine-tune (resumable, ~1 h on 2 cores), measure; toy sizes
 
 The shipped weights work at 32 px only, so they are first fine-tuned as a user would: ``finetune`` from
 SCSENet44(weights="fashion_mnist") on 10,000 training images, each pasted at a random (seed 1) place into a
@@ -12,7 +11,6 @@ the pasted 28 x 28 box (a random point: 784 / 4096 = 19.1%). The run folder is u
 """
 
 import argparse
-import json
 import os
 import statistics
 
@@ -23,6 +21,7 @@ from keras_scse.data.sources import fashion_mnist_arrays
 from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
+from keras_scse.training.report import write_json
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
 FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8)
@@ -41,7 +40,9 @@ def report(result, settings, command):
              f"Canvas accuracy: **{result['accuracy']:.2%}** on {settings['test_images']} test canvases; "
              f"pointing game on the {result['correct']} correctly classified ones (a random point: "
              f"{result['chance']:.1%}):", "", "| map | hits inside the box |", "|---|---:|",
-             f"| Grad-CAM, default layer | {result['grad_cam']:.1%} |"]
+             f"| Grad-CAM, default layer | {result['grad_cam']:.1%} |",
+             f"| Grad-CAM, within one cell ({result['grad_cam_cell']:g} px) of the box; {result['grad_cam_flat']} "
+             f"maps with nothing positive | {result['grad_cam_near']:.1%} |"]
     lines += [f"| SC-SE spatial gates at {h}x{w} (mean of {len(rates)} layers; min-max {min(rates):.1%}-"
               f"{max(rates):.1%}) | {statistics.mean(rates):.1%} |"
               for (h, w), rates in gates_by_size(result).items()]
@@ -63,8 +64,7 @@ def main():
     result = pointing_game(model, x.astype("float32") / 255, y, boxes)  # scaled as training scales uint8
     command = "python benchmarks/pointing_game.py" + (" --smoke" if args.smoke else "")
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"settings": settings, "command": command, **result}, f, indent=1)
+    write_json({"settings": settings, "command": command, **result}, os.path.join(args.out, "results.json"))
     text = report(result, settings, command)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text)

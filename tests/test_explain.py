@@ -300,6 +300,7 @@ def test_pointing_hits_at_the_canvas_resolution_and_coarser():
     fine = np.zeros((2, 8, 8))
     fine[0, 5, 5], fine[1, 6, 5] = 1, 1  # inside; one row below the box
     np.testing.assert_array_equal(explain.pointing_hits(fine, boxes, 8), [True, False])
+    np.testing.assert_array_equal(explain.pointing_hits(fine, boxes, 8, margin=1), [True, True])  # the row below
     coarse = np.zeros((2, 2, 2))  # each cell 4 x 4 pixels: centres at 2 and 6
     coarse[0, 0, 0], coarse[1, 1, 1] = 1, 1  # centre (2, 2) is in the box, (6, 6) is not
     np.testing.assert_array_equal(explain.pointing_hits(coarse, boxes, 8), [True, False])
@@ -318,6 +319,8 @@ def test_pointing_game_reports_grad_cam_and_each_spatial_gate():
     result = explain.pointing_game(model, canvases.astype("float32") / 255, labels, boxes, batch_size=2)
     assert result["accuracy"] == 0.75 and result["correct"] == 3
     assert 0 <= result["grad_cam"] <= 1 and result["grad_cam"] * 3 == round(result["grad_cam"] * 3)
+    assert result["grad_cam"] <= result["grad_cam_near"] <= 1 and 0 <= result["grad_cam_flat"] <= 3
+    assert result["grad_cam_cell"] in (2, 4, 8, 16)  # 32 px canvases, a pyramid level's stride
     assert set(result["gates"]) == {key for key, _ in explain.attention_layers(model)}
     grouped = explain.gates_by_size(result)
     assert sum(len(rates) for rates in grouped.values()) == 4 and all(len(size) == 2 for size in grouped)

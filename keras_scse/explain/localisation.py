@@ -5,7 +5,7 @@ black canvas give the box for free; a random point scores box area / canvas area
 import numpy as np
 
 from keras_scse.explain.attention import attention_maps
-from keras_scse.explain.gradcam import grad_cam
+from keras_scse.explain.gradcam import choose_layer, grad_cam, spatial_sizes
 
 
 def paste_on_canvas(images, canvas_size, seed):
@@ -29,8 +29,8 @@ def paste_on_canvas(images, canvas_size, seed):
     return canvases, boxes
 
 
-def pointing_hits(maps, boxes, canvas_size):
-    """Whether each map's maximum lies inside its box: bool (N,).
+def pointing_hits(maps, boxes, canvas_size, margin=0):
+    """Whether each map's maximum lies inside its box (grown by ``margin`` pixels on every side): bool (N,).
 
     ``maps`` (N, H, W) cover the whole canvas at any resolution (a heat map at the canvas' size, or a stage's
     gates at a fraction of it): the maximum cell's centre is scaled to canvas pixels. Ties: the first cell."""
@@ -41,6 +41,7 @@ def pointing_hits(maps, boxes, canvas_size):
     y = (rows + 0.5) * canvas_size / maps.shape[1]
     x = (cols + 0.5) * canvas_size / maps.shape[2]
     top, left, height, width = np.asarray(boxes).T
+    top, left, height, width = top - margin, left - margin, height + 2 * margin, width + 2 * margin
     return (y >= top) & (y < top + height) & (x >= left) & (x < left + width)
 
 
@@ -54,23 +55,31 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50):
     """How well ``model``'s Grad-CAM (default layer) and its attention layers' spatial gates point at the
     object, on the correctly classified canvases.
 
-    Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "gates": {layer: hit rate},
-    "gate_sizes": {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was
-    trained, and their ``boxes``."""
+    Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "grad_cam_cell" (the Grad-CAM
+    layer's cell size in pixels), "grad_cam_near" (hit rate within one cell of the box), "grad_cam_flat" (maps
+    with nothing positive: their maximum is the first pixel), "gates": {layer: hit rate}, "gate_sizes":
+    {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained, and their
+    ``boxes``."""
     canvas_size = canvases.shape[1]
+    cam_layer = choose_layer(model, None, canvases.shape[1:])
+    cell = canvas_size / spatial_sizes(model, [cam_layer], canvases.shape[1:])[cam_layer.name][0]
     predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
                                 for i in range(0, len(canvases), batch_size)])
     right = np.flatnonzero(predicted == np.asarray(labels))
-    cam_hits, gate_hits, sizes = [], {}, {}
+    cam_hits, near_hits, flat, gate_hits, sizes = [], [], 0, {}, {}
     for start in range(0, len(right), batch_size):
         chosen = right[start:start + batch_size]
-        cam_hits.append(pointing_hits(grad_cam(model, canvases[chosen]), boxes[chosen], canvas_size))
+        cams = grad_cam(model, canvases[chosen])
+        cam_hits.append(pointing_hits(cams, boxes[chosen], canvas_size))
+        near_hits.append(pointing_hits(cams, boxes[chosen], canvas_size, margin=cell))
+        flat += int(np.sum(cams.max(axis=(1, 2)) == 0))
         for layer, gates in attention_maps(model, canvases[chosen]).items():
             if "spatial" in gates:
                 sizes[layer] = list(gates["spatial"].shape[1:])
                 gate_hits.setdefault(layer, []).append(pointing_hits(gates["spatial"], boxes[chosen], canvas_size))
     return {"accuracy": float(len(right) / len(canvases)), "correct": int(len(right)),
-            "chance": chance_rate(boxes, canvas_size), "grad_cam": hit_rate(cam_hits),
+            "chance": chance_rate(boxes, canvas_size), "grad_cam": hit_rate(cam_hits), "grad_cam_cell": cell,
+            "grad_cam_near": hit_rate(near_hits), "grad_cam_flat": flat,
             "gates": {layer: hit_rate(hits) for layer, hits in gate_hits.items()}, "gate_sizes": sizes}
 
 

@@ -56,6 +56,10 @@ ISSUE_CASES = {
     "no command": ([], ["required: command"]),
     "export channels without size": (["export", "--model", "SCSENet44", "--channels", "1"], ["--input-size"]),
     "export missing file": (["export", "--model-path", "no/such.keras"], ["'no/such.keras' does not exist"]),
+    "export into a file": (["export", "--model", "SCSENet44", "--output", "README.md/x.onnx"],
+                           ["cannot write the export to README.md/x.onnx", "is a file, not a folder", "--output"]),
+    "export unwritable": (["export", "--model", "SCSENet44", "--output", "/proc/x.onnx"],
+                          ["cannot write the export to /proc/x.onnx", "/proc is not writable"]),
 }
 
 

@@ -254,7 +254,8 @@ def test_cli_export_registered_model(tmp_path, capsys):
     code = cli.main(["export", "--model", "SCAMobileNetV2", "--input-size", "32", "--classes", "10",
                      "--format", "onnx", "--output", str(path)])
     assert code == 0 and path.exists()
-    assert "max |diff|" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "max |diff|" in out and "exporting scamobilenetv2" in out.lower() and "] done in " in out  # progress
     assert run_onnx(path, images(2)).shape == (2, 10)
 
 

@@ -2,6 +2,8 @@
 ONNX and LiteRT, calibrated on a dataset or an image folder."""
 
 import os
+import tempfile
+import time
 
 from keras_scse.cli.common import (
     keras_file,
@@ -11,21 +13,28 @@ from keras_scse.cli.common import (
     size_or_any,
 )
 
+FORMAT_NAMES = {"onnx": "ONNX (tf2onnx)", "litert": "LiteRT (TensorFlow's converter)", "savedmodel": "a SavedModel"}
+
 
 def cmd_export(args):
-    from keras_scse import applications, export
+    from keras_scse import applications, export, quiet
 
     if args.model_path:
         import keras
 
         model = keras.saving.load_model(args.model_path, compile=False)
-        stem = os.path.splitext(args.model_path)[0]
     else:
         size = None if args.input_size in (None, "any") else args.input_size
         shape = None if args.input_size is None else (size, size, args.channels or 3)
         model = applications.get_model(args.model, input_shape=shape, classes=args.classes)
-        stem = args.model.lower()
-    report = _export(export, model, stem, args)
+    started = time.time()
+    calibrating = f", calibrating int8 on {args.calibration}" if args.quantize == "int8" else ""
+    print(f"[keras-scse] exporting {model.name} to {FORMAT_NAMES[args.format]}{calibrating}, then checking it "
+          "against keras (a minute or more on a CPU)...", flush=True)
+    # the converters' native log (I0000/W0000 lines) and Keras' tracing warnings: only the result is printed
+    with quiet.native_stderr_silenced(quiet.for_command()):
+        report = _export(export, model, output_path(args), args)
+    print(f"[keras-scse] done in {time.time() - started:.0f} s", flush=True)
     diffs = ", ".join(f"{k} {v:.2e}" for k, v in report["max_abs_diff"].items()) or "not checked"
     kind = {"onnx": f"onnx, opset {args.opset}", "litert": "litert",
             "savedmodel": "savedmodel, signature serving_default"}[args.format]
@@ -42,11 +51,34 @@ def cmd_export(args):
     return 0
 
 
-def _export(export, model, stem, args):
-    """The library's exporter for ``args.format``, with the command's options."""
+def output_path(args):
+    """``--output``, or the default: next to ``--model-path``, else named after ``--model``."""
+    if args.output:
+        return args.output
+    stem = os.path.splitext(args.model_path)[0] if args.model_path else args.model.lower()
     suffix = {"onnx": ".onnx", "litert": ".tflite", "savedmodel": "_savedmodel"}[args.format]
-    quantized = f"_{args.quantize}" if args.quantize else ""
-    output = args.output or f"{stem}{quantized}{suffix}"
+    return f"{stem}{f'_{args.quantize}' if args.quantize else ''}{suffix}"
+
+
+def unwritable(path):
+    """Why ``path`` cannot be written (a reason), or None: checked before the minutes of conversion."""
+    path = os.path.abspath(path)
+    if os.path.exists(path):
+        return None if os.access(path, os.W_OK) else "it exists and is not writable"
+    folder = os.path.dirname(path)
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        return f"{folder} is a file, not a folder"
+    try:  # a probe, not os.access: read-only file systems, and root ignores permission bits
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as error:
+        return f"the folder {folder} is not writable ({error.strerror})"
+
+
+def _export(export, model, output, args):
+    """The library's exporter for ``args.format``, with the command's options."""
     options = {"check": not args.no_check, **({} if args.atol is None else {"atol": args.atol})}
     calibration = dict(representative_data=args.calibration, calibration_size=args.calibration_size)
     if args.format == "onnx":
@@ -103,3 +135,7 @@ def check_export(parser, args):
                      "images with one sub-folder per class, from the data the model will see")
     if args.calibration and args.quantize != "int8":
         parser.error("--calibration is for --quantize int8")
+    reason = unwritable(output_path(args))
+    if reason:
+        parser.error(f"cannot write the export to {output_path(args)}: {reason}; give --output a path in a "
+                     "folder you can write to")

@@ -33,17 +33,17 @@ def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwa
     """keras.applications' ``residual_block_v1`` (stride on the first 1x1), attention after ``_3_bn``."""
     if conv_shortcut:
         shortcut = keras.layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+        shortcut = builder.batch_norm(f"{name}_0_bn", epsilon=BN_EPSILON)(shortcut)
     else:
         shortcut = x
     x = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = builder.batch_norm(f"{name}_1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = builder.batch_norm(f"{name}_2_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_2_relu")(x)
     x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = builder.batch_norm(f"{name}_3_bn", epsilon=BN_EPSILON)(x)
     x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
@@ -53,14 +53,14 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
     """Two 3x3 convs (stride on the first) in keras.applications' naming, attention after ``_2_bn``."""
     if conv_shortcut:
         shortcut = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+        shortcut = builder.batch_norm(f"{name}_0_bn", epsilon=BN_EPSILON)(shortcut)
     else:
         shortcut = x
     x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = builder.batch_norm(f"{name}_1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = builder.batch_norm(f"{name}_2_bn", epsilon=BN_EPSILON)(x)
     x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
@@ -127,7 +127,7 @@ def resnet_stem(img_input):
     """keras.applications' ResNet stem: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool."""
     x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = keras.layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = builder.batch_norm("conv1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name="conv1_relu")(x)
     x = keras.layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)

@@ -24,7 +24,7 @@ def conv_bn_relu(x, filters, kernel_size, strides, name, zero_gamma=False, relu=
     # PyTorch's BN defaults (the osmr port): eps 1e-5, momentum 0.1 == Keras momentum 0.9. Keras' 0.99 lets
     # the inference statistics lag far behind in short runs.
     gamma = "zeros" if zero_gamma else "ones"
-    x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, gamma_initializer=gamma, name=f"{name}_bn")(x)
+    x = builder.batch_norm(f"{name}_bn", epsilon=1e-5, momentum=0.9, gamma_initializer=gamma)(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
@@ -45,7 +45,7 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
     starts as its shortcut (Goyal et al. 2017; timm's ``zero_init_last``). The ReLU goes because a ReLU right
     after a zero-gamma BN passes no gradient: the branch would stay zero for ever.
     """
-    in_channels = x.shape[-1]
+    in_channels = builder.channels(x)
     reduction, project = unit_plan(in_channels, filters, strides)
     mid = in_channels // reduction
     shortcut = conv_bn_relu(x, filters, 1, strides, f"{name}_id") if project else x

@@ -157,10 +157,10 @@ def test_bad_data_format_says_what_is_allowed():
         attention_layers.SeparableSqueezeExcite(data_format="NCHW")
 
 
-def run_on_jax(size, names):
+def run_on_jax(*args):
     script = os.path.join(ROOT, "tests", "scripts", "channels_first.py")
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": ROOT}
-    done = subprocess.run([sys.executable, script, str(size), *names], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, script, *map(str, args)], env=env, capture_output=True, text=True,
                           timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -181,11 +181,21 @@ def test_channels_first_on_jax_quickest_model():
     """channels_first = channels_last on the same weights (transposed input), within 1e-5, on JAX
     (tests/scripts/channels_first.py; 64 px so that the last maps are 2 x 2): the quickest model here (15 s),
     every other one in the slow tier."""
-    check_same(run_on_jax(64, ["SCAResNet18"]))
+    check_same(run_on_jax(64, "SCAResNet18"))
 
 
 @JAX
 @pytest.mark.backend
 @pytest.mark.slow
 def test_channels_first_on_jax_every_model():
-    check_same(run_on_jax(64, [name for name in applications.list_models() if name != "SCAResNet18"]))
+    check_same(run_on_jax(64, *[name for name in applications.list_models() if name != "SCAResNet18"]))
+
+
+@JAX
+@pytest.mark.backend
+@pytest.mark.slow
+def test_weights_load_into_channels_first_models_on_jax(tmp_path):
+    """The packaged SCSENet44 checkpoint, and a keras.applications weights file transferred by layer name
+    (applications/transfer.py, ImageNet's path without the download), give the channels_last outputs."""
+    diffs = run_on_jax("weights", tmp_path)
+    assert diffs["fashion_mnist"] <= 1e-5 and diffs["transfer"] <= 1e-5, diffs

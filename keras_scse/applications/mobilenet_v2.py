@@ -101,9 +101,9 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         variant: the registry name whose weights ``weights`` names (the family's one row, whatever the attention).
         name: the model's name; None: ``builder.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
             without attention, prefixed with the attention's name otherwise ("scamobilenetv2_1.00_224").
-        **kwargs: keras.applications.MobileNetV2's arguments (``builder.ApplicationArgs``); channels_last,
-            inputs down to 32 px; ImageNet weights for square 96/128/160/192/224 inputs, otherwise the 224
-            weights are loaded, as keras.applications does.
+        **kwargs: keras.applications.MobileNetV2's arguments (``builder.ApplicationArgs``); either image data
+            format, inputs down to 32 px (any size without a head and input_shape); ImageNet weights for square
+            96/128/160/192/224 inputs, otherwise the 224 weights are loaded, as keras.applications does.
     """
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
@@ -168,9 +168,10 @@ def SCAMobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, 
 
     Args:
         input_shape, alpha, include_top, input_tensor, pooling, classes, classifier_activation, name: as in
-            keras.applications.MobileNetV2 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scamobilenetv2_{alpha}_{rows}", keras'
-            "mobilenetv2_{alpha}_{rows}" with attention=None.
+            keras.applications.MobileNetV2 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count without ImageNet weights; default 224x224x3 with the head,
+            any size without it). ``name`` None: "scamobilenetv2_{alpha}_{rows}", keras'
+            "mobilenetv2_{alpha}_{rows}" with attention=None ("..._None" for a variable size, as keras).
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
             ImageNet-trained SCA-MobileNetV2; "imagenet" copies the plain keras.applications.MobileNetV2's
             weights for ``alpha`` and the input size by layer name (Keras downloads and caches them) and starts

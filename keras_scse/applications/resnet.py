@@ -85,8 +85,9 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
             of ``keras_name``, whose ImageNet weights fit any attention; else ``name``).
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
-        **kwargs: keras.applications.ResNet50's arguments (``builder.ApplicationArgs``); channels_last, inputs
-            down to 32 px, any channel count without ImageNet weights.
+        **kwargs: keras.applications.ResNet50's arguments (``builder.ApplicationArgs``); either image data
+            format, inputs down to 32 px (any size without a head and input_shape), any channel count without
+            ImageNet weights.
     """
     if len(blocks) != len(STAGE_FILTERS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
@@ -159,8 +160,9 @@ def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=N
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count; default
-            224x224x3). ``name`` None: "scaresnet18", "resnet18" with attention=None, "seresnet18" with SE.
+            keras.applications.ResNet50 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count; default 224x224x3 with the head, any size without it).
+            ``name`` None: "scaresnet18", "resnet18" with attention=None, "seresnet18" with SE.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet":
             keras.applications has no ResNet-18, so there are no ImageNet weights to transfer) or the path to
             a ``.weights.h5`` file of this model.
@@ -192,8 +194,9 @@ def SCAResNet50(include_top=True, weights=None, input_tensor=None, input_shape=N
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet50", keras' "resnet50" with
+            keras.applications.ResNet50 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count without ImageNet weights; default 224x224x3 with the head,
+            any size without it). ``name`` None: "scaresnet50", keras' "resnet50" with
             attention=None, "seresnet50" with SE.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
             ImageNet-trained SCA-ResNet-50; "imagenet" copies the plain keras.applications.ResNet50's weights

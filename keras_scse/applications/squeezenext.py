@@ -78,8 +78,8 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             SqueezeNext's activations double from unit to unit at initialisation, and its inference-mode
             outputs overflow after one SGD step (the BN statistics lag far behind); see docs on the study.
         **kwargs: keras.applications' arguments (``builder.ApplicationArgs``: include_top, weights, input_tensor,
-            input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
-            px, any channel count.
+            input_shape, pooling, classes, classifier_activation); either image data format, inputs down to
+            ``min_size`` px (any size without a head and input_shape), any channel count.
     """
     if len(blocks) != len(STAGE_CHANNELS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_CHANNELS)} positive integers. Received: blocks={blocks!r}")
@@ -180,7 +180,8 @@ def SqueezeNext23(include_top=True, weights=None, input_tensor=None, input_shape
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
+            keras.applications (keras.config.image_data_format(), channels_last or channels_first; inputs down
+            to 28 px, any channel count; default 224x224x3 with the head, any size without it).
             ``name`` None: "squeezenext23", or the attention's prefix with it ("scsenet23" for SC-SE).
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
             pretrained SqueezeNext-23 weights exist) or the path to a ``.weights.h5`` file of this model.
@@ -240,9 +241,10 @@ def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=Non
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 32x32x3, or
-            the checkpoint's 32x32x1 with ``weights="fashion_mnist"``). ``name`` None: "scsenet44";
-            "squeezenext44" with attention=None.
+            keras.applications (keras.config.image_data_format(), channels_last or channels_first; inputs down
+            to 28 px, any channel count; with the head, default 32x32x3, or the checkpoint's 32x32x1 with
+            ``weights="fashion_mnist"``; any size without it, 1 channel with the checkpoint). ``name`` None:
+            "scsenet44"; "squeezenext44" with attention=None.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there are
             no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes; other
             channel counts and sizes load too, ``include_top=False`` for a new head), or the path to a

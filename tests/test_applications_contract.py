@@ -199,3 +199,22 @@ def test_weights_load_into_channels_first_models_on_jax(tmp_path):
     (applications/transfer.py, ImageNet's path without the download), give the channels_last outputs."""
     diffs = run_on_jax("weights", tmp_path)
     assert diffs["fashion_mnist"] <= 1e-5 and diffs["transfer"] <= 1e-5, diffs
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a graph with unknown H, W is TensorFlow's")
+@pytest.mark.parametrize("how", attention_layers.FORMULATIONS)
+def test_every_formulation_traces_with_unknown_height_and_width(how):
+    """The attention layers in a TensorFlow graph whose H, W are unknown (what a variable-size model saves), in
+    each conv formulation ("banded" falls back to "shifted" without a static height), equal to "plain". JAX
+    traces with concrete shapes, so a map size is always known there."""
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).normal(size=(2, 9, 11, 16)).astype("float32")
+    for name in attention_layers.names():
+        layer = attention_layers.make(name, "attention", {"spatial_kernel": 3} if name == "separable_se" else {})
+        layer.build((None, None, None, 16))
+        with attention_layers.conv_formulation("plain"):
+            expected = np.asarray(layer(x))
+        with attention_layers.conv_formulation(how):
+            traced = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 16), "float32")])
+            np.testing.assert_allclose(np.asarray(traced(x)), expected, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -95,15 +95,6 @@ def test_bad_arguments(kwargs, message):
         SqueezeNext(**{**TINY, **kwargs})
 
 
-def test_channels_first_rejected():
-    keras.config.set_image_data_format("channels_first")
-    try:
-        with pytest.raises(ValueError, match="channels_last"):
-            applications.SqueezeNext23()
-    finally:
-        keras.config.set_image_data_format("channels_last")
-
-
 def test_registry():
     assert applications.list_models("scse*") == ["SCSENet23", "SCSENet44"]
     assert applications.list_models("*44") == ["SCSENet44", "SqueezeNext44"]

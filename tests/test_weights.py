@@ -22,8 +22,11 @@ def registered(tmp_path, monkeypatch):
     published = tmp_path / "server" / "tiny.weights.h5"
     published.parent.mkdir()
     source.save_weights(str(published))
+    # a registered checkpoint pins the SC-SE kernels its input size chose (3 for <= 8 px maps), as SCSENet44's
+    # does: models without a head take any size by default, and would otherwise choose 7
     entry = W.WeightsEntry(model="Tiny", name="unit", file_name="tiny.weights.h5", sha256=W.sha256_of(published),
-                           classes=10, input_shape=(32, 32, 1), url=published.as_uri())
+                           classes=10, input_shape=(32, 32, 1), url=published.as_uri(),
+                           attention_kwargs={"spatial_kernel": 3})
     monkeypatch.setitem(W.PRETRAINED, ("Tiny", "unit"), entry)
     monkeypatch.setattr(W, "PACKAGE_DIR", str(tmp_path / "package"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
@@ -73,6 +76,7 @@ def test_include_top_and_classes_rules(registered):
         SqueezeNext(**TINY, weights="unit", classes=3)
     assert SqueezeNext(**TINY, weights="unit", classes=10).input_shape == (None, 32, 32, 1)  # checkpoint's input
     backbone = SqueezeNext(**TINY, weights="unit", include_top=False, pooling="avg", classes=3)
+    assert backbone.input_shape == (None, None, None, 1)  # keras.applications: no head, any size (checkpoint's C)
     features = SqueezeNext(**TINY, include_top=False, pooling="avg", input_shape=(32, 32, 1))
     for layer in features.layers:
         if layer.weights:

@@ -65,11 +65,6 @@ def default_name(attention, family, size="", attended_family=None):
 
 def validate_arguments(model_name, args):
     """Check arguments before building anything; return the weights entry (``weights.resolve``) or None."""
-    if keras.config.image_data_format() != "channels_last":
-        raise ValueError(
-            f"{model_name} supports only the channels_last data format; the Keras config says "
-            f"{keras.config.image_data_format()!r}. Call keras.config.set_image_data_format('channels_last')."
-        )
     weights, include_top, classes = args.weights, args.include_top, args.classes
     entry = weights_lib.resolve(model_name, weights)
     if entry is not None and entry.classes is not None and include_top and classes != entry.classes:
@@ -87,34 +82,64 @@ def validate_arguments(model_name, args):
         raise ValueError(f"`pooling` must be one of {list(POOLINGS)}. Received: pooling={args.pooling!r}")
     if args.input_shape is not None and len(args.input_shape) != 3:
         raise ValueError(
-            "`input_shape` must be a tuple of three integers (height, width, channels). Received: "
-            f"input_shape={args.input_shape}"
+            "`input_shape` must be a tuple of three integers: (height, width, channels), or (channels, height, "
+            f"width) under the channels_first image data format. Received: input_shape={args.input_shape}"
         )
     return entry
 
 
-def obtain_input_shape(input_shape, default_size, min_size, entry):
-    """Fill in the default shape and check the minimum size (keras.applications' rules, channels_last).
+def channel_axis():
+    """The channel axis of the maps of a model built now: 1 under keras.config.image_data_format()
+    "channels_first", else -1 (every Keras layer of the model reads the same setting when it is made)."""
+    return 1 if keras.config.image_data_format() == "channels_first" else -1
 
-    A registered checkpoint's input shape is the default; any channel count is accepted otherwise.
+
+def spatial_size(x):
+    """(height, width) of a map in the image data format (None where dynamic)."""
+    return tuple(x.shape[2:4]) if channel_axis() == 1 else tuple(x.shape[1:3])
+
+
+def channels(x):
+    """The channel count of a map in the image data format."""
+    return x.shape[channel_axis()]
+
+
+def batch_norm(name, **options):
+    """BatchNormalization over the channel axis of the image data format (Keras' default axis is -1)."""
+    return keras.layers.BatchNormalization(axis=channel_axis(), name=name, **options)
+
+
+def obtain_input_shape(input_shape, default_size, min_size, entry, require_flatten=True):
+    """The input shape in the image data format, by keras.applications' rules (its ``obtain_input_shape`` with
+    ``require_flatten=include_top``): None gives the default square size with a head, a variable size
+    (None, None) without one; a given shape is checked against the minimum size and needs a static channel axis.
+
+    A registered checkpoint's input shape is the default (its channel count also without a head); any channel
+    count is accepted otherwise. One deviation: keras.applications refuses None in the spatial dims with
+    include_top=True ("you should specify a static `input_shape`"); every keras_scse head pools globally, so a
+    variable size is accepted with a head too.
     """
+    first = channel_axis() == 1
     if input_shape is None:
-        if entry is not None and entry.classes is not None:
-            return tuple(entry.input_shape)
-        return (default_size, default_size, 3)
-    for dim in input_shape[:2]:
+        known = entry is not None and entry.classes is not None
+        rows, cols, channels = tuple(entry.input_shape) if known else (default_size, default_size, 3)
+        rows, cols = (rows, cols) if require_flatten else (None, None)
+        return (channels, rows, cols) if first else (rows, cols, channels)
+    input_shape = tuple(input_shape)
+    spatial, channels = (input_shape[1:], input_shape[0]) if first else (input_shape[:2], input_shape[-1])
+    for dim in spatial:
         if dim is not None and dim < min_size:
             raise ValueError(
-                f"Input size must be at least {min_size}x{min_size}; Received: input_shape={tuple(input_shape)}"
+                f"Input size must be at least {min_size}x{min_size}; Received: input_shape={input_shape}"
             )
-    if input_shape[-1] is None:
-        raise ValueError(f"The channel axis must be static. Received: input_shape={tuple(input_shape)}")
-    return tuple(input_shape)
+    if channels is None:
+        raise ValueError(f"The channel axis must be static. Received: input_shape={input_shape}")
+    return input_shape
 
 
 def make_input(args, default_size, min_size, entry=None):
     """The model's input: ``args.input_tensor`` (wrapped if it is not a Keras tensor) or a new Input layer."""
-    input_shape = obtain_input_shape(args.input_shape, default_size, min_size, entry)
+    input_shape = obtain_input_shape(args.input_shape, default_size, min_size, entry, args.include_top)
     if args.input_tensor is None:
         return keras.layers.Input(shape=input_shape, name="input")
     if not keras.backend.is_keras_tensor(args.input_tensor):

@@ -19,21 +19,40 @@ def _squeezenext_levels(model):
     return {f"P{stem_level + stage - 1}": name for stage, (_, name) in sorted(last.items())}
 
 
+def _data_format(model):
+    """The image data format the model was built in: its first layer that has one says."""
+    return next((layer.data_format for layer in model.layers if getattr(layer, "data_format", None)),
+                "channels_last")
+
+
+def _map_shapes(model, probe_size=224):
+    """{layer name: (height, width)} of the model's 4-D layer outputs (on a ``probe_size`` square input when
+    the model's input size is not static); and the input's (height, width) they were computed for."""
+    first = _data_format(model) == "channels_first"
+    spatial = (lambda shape: tuple(shape[2:4])) if first else (lambda shape: tuple(shape[1:3]))
+    maps = {layer.name: layer.output for layer in model.layers
+            if getattr(layer, "output", None) is not None and len(layer.output.shape) == 4}
+    size = spatial(model.input_shape)
+    if None not in size:
+        return {name: spatial(output.shape) for name, output in maps.items()}, size
+    channels = model.input_shape[1 if first else -1]
+    probe = keras.KerasTensor((1, channels, probe_size, probe_size) if first else (1, probe_size, probe_size, channels))
+    specs = keras.Model(model.input, maps).compute_output_spec(probe)
+    return {name: spatial(spec.shape) for name, spec in specs.items()}, (probe_size, probe_size)
+
+
 def _stride_levels(model):
-    """Any backbone with a static input size: the last layer of each output stride 2**level (ResNet:
-    conv{2..5}_block*_out; MobileNetV2: the expand_relu before each stride-2 block, then out_relu)."""
-    height = model.input_shape[1]
-    if height is None:
-        raise ValueError(f"Model {model.name!r} has no static input size; build it with input_shape=(H, W, C) to "
-                         "find its feature levels.")
+    """Any backbone: the last layer of each output stride 2**level (ResNet: conv{2..5}_block*_out; MobileNetV2:
+    the expand_relu before each stride-2 block, then out_relu). Strides are read from the layers' output sizes,
+    on a 224 px probe input when the model takes any size."""
+    shapes, (height, _) = _map_shapes(model)
     last = {}
-    for layer in model.layers:
-        shape = getattr(layer, "output", None) is not None and layer.output.shape
-        if not shape or len(shape) != 4 or not shape[1] or height % shape[1]:
-            continue  # not a feature map, or a padded one (MobileNetV2's ZeroPadding2D before a stride)
-        stride = height // shape[1]
+    for name, (rows, _) in shapes.items():
+        if not rows or height % rows:
+            continue  # a padded map (MobileNetV2's ZeroPadding2D before a stride)
+        stride = height // rows
         if stride > 1 and stride & (stride - 1) == 0:
-            last[stride.bit_length() - 1] = layer.name
+            last[stride.bit_length() - 1] = name
     return {f"P{level}": name for level, name in sorted(last.items())}
 
 

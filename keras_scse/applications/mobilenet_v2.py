@@ -49,7 +49,7 @@ def make_divisible(v, divisor=8, min_value=None):
 
 def correct_pad(inputs, kernel_size):
     """Zero padding that makes a stride-2 'valid' conv act like TF 'same' (keras.applications.imagenet_utils)."""
-    size = inputs.shape[1:3]
+    size = builder.spatial_size(inputs)
     adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
     correct = (kernel_size // 2, kernel_size // 2)
     return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
@@ -60,13 +60,13 @@ def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, atte
 
     Returns (output, name of the attention layer or None).
     """
-    in_channels = inputs.shape[-1]
+    in_channels = builder.channels(inputs)
     pointwise_filters = make_divisible(int(filters * alpha), 8)
     x = inputs
     prefix = f"block_{block_id}_"
     if block_id:
         x = keras.layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False, name=f"{prefix}expand")(x)
-        x = keras.layers.BatchNormalization(**BN, name=f"{prefix}expand_BN")(x)
+        x = builder.batch_norm(f"{prefix}expand_BN", **BN)(x)
         x = keras.layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
     else:
         prefix = "expanded_conv_"
@@ -74,10 +74,10 @@ def inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, atte
         x = keras.layers.ZeroPadding2D(padding=correct_pad(x, 3), name=f"{prefix}pad")(x)
     x = keras.layers.DepthwiseConv2D(3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
                                      name=f"{prefix}depthwise")(x)
-    x = keras.layers.BatchNormalization(**BN, name=f"{prefix}depthwise_BN")(x)
+    x = builder.batch_norm(f"{prefix}depthwise_BN", **BN)(x)
     x = keras.layers.ReLU(6.0, name=f"{prefix}depthwise_relu")(x)
     x = keras.layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=f"{prefix}project")(x)
-    x = keras.layers.BatchNormalization(**BN, name=f"{prefix}project_BN")(x)
+    x = builder.batch_norm(f"{prefix}project_BN", **BN)(x)
     if in_channels == pointwise_filters and stride == 1:
         x = builder.attend(x, attention, attention_kwargs, f"block_{block_id}")
         attention_name = f"block_{block_id}_attention" if attention is not None else None
@@ -101,9 +101,9 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
         variant: the registry name whose weights ``weights`` names (the family's one row, whatever the attention).
         name: the model's name; None: ``builder.default_name``, keras.applications' "mobilenetv2_{alpha}_{rows}"
             without attention, prefixed with the attention's name otherwise ("scamobilenetv2_1.00_224").
-        **kwargs: keras.applications.MobileNetV2's arguments (``builder.ApplicationArgs``); channels_last,
-            inputs down to 32 px; ImageNet weights for square 96/128/160/192/224 inputs, otherwise the 224
-            weights are loaded, as keras.applications does.
+        **kwargs: keras.applications.MobileNetV2's arguments (``builder.ApplicationArgs``); either image data
+            format, inputs down to 32 px (any size without a head and input_shape); ImageNet weights for square
+            96/128/160/192/224 inputs, otherwise the 224 weights are loaded, as keras.applications does.
     """
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0. Received: alpha={alpha!r}")
@@ -118,7 +118,7 @@ def MobileNetV2(alpha=1.0, attention=None, attention_kwargs=None, identity_start
                                                   args.weights is not None, SCA_KERNEL_SIZE)
     img_input = builder.make_input(args, 224, 32)
     x, attention_names = mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs)
-    rows, cols = img_input.shape[1:3]
+    rows, cols = builder.spatial_size(img_input)
     name = name or builder.default_name(attention, "mobilenetv2", f"_{alpha:0.2f}_{rows}")
     model = builder.finish(img_input, x, args, name)
     size = rows if rows == cols and rows in IMAGENET_SIZES else 224
@@ -132,7 +132,7 @@ def mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs):
     """Conv1 -> the 17 inverted residual blocks -> Conv_1 (out_relu); returns (map, attention layer names)."""
     x = keras.layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
                             name="Conv1")(img_input)
-    x = keras.layers.BatchNormalization(**BN, name="bn_Conv1")(x)
+    x = builder.batch_norm("bn_Conv1", **BN)(x)
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
     attention_names = []
     for block_id, (filters, stride, expansion) in enumerate(BLOCKS):
@@ -141,7 +141,7 @@ def mobilenet_v2_backbone(img_input, alpha, attention, attention_kwargs):
         attention_names += [attention_name] if attention_name else []
     last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
-    x = keras.layers.BatchNormalization(**BN, name="Conv_1_bn")(x)
+    x = builder.batch_norm("Conv_1_bn", **BN)(x)
     return keras.layers.ReLU(6.0, name="out_relu")(x), attention_names
 
 
@@ -168,9 +168,10 @@ def SCAMobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, 
 
     Args:
         input_shape, alpha, include_top, input_tensor, pooling, classes, classifier_activation, name: as in
-            keras.applications.MobileNetV2 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scamobilenetv2_{alpha}_{rows}", keras'
-            "mobilenetv2_{alpha}_{rows}" with attention=None.
+            keras.applications.MobileNetV2 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count without ImageNet weights; default 224x224x3 with the head,
+            any size without it). ``name`` None: "scamobilenetv2_{alpha}_{rows}", keras'
+            "mobilenetv2_{alpha}_{rows}" with attention=None ("..._None" for a variable size, as keras).
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
             ImageNet-trained SCA-MobileNetV2; "imagenet" copies the plain keras.applications.MobileNetV2's
             weights for ``alpha`` and the input size by layer name (Keras downloads and caches them) and starts

@@ -33,17 +33,17 @@ def bottleneck_block(x, filters, stride, conv_shortcut, attention, attention_kwa
     """keras.applications' ``residual_block_v1`` (stride on the first 1x1), attention after ``_3_bn``."""
     if conv_shortcut:
         shortcut = keras.layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+        shortcut = builder.batch_norm(f"{name}_0_bn", epsilon=BN_EPSILON)(shortcut)
     else:
         shortcut = x
     x = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = builder.batch_norm(f"{name}_1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = builder.batch_norm(f"{name}_2_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_2_relu")(x)
     x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = builder.batch_norm(f"{name}_3_bn", epsilon=BN_EPSILON)(x)
     x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
@@ -53,14 +53,14 @@ def basic_block(x, filters, stride, conv_shortcut, attention, attention_kwargs, 
     """Two 3x3 convs (stride on the first) in keras.applications' naming, attention after ``_2_bn``."""
     if conv_shortcut:
         shortcut = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+        shortcut = builder.batch_norm(f"{name}_0_bn", epsilon=BN_EPSILON)(shortcut)
     else:
         shortcut = x
     x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = builder.batch_norm(f"{name}_1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = builder.batch_norm(f"{name}_2_bn", epsilon=BN_EPSILON)(x)
     x = builder.attend(x, attention, attention_kwargs, name)
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
@@ -85,8 +85,9 @@ def ResNet(blocks, block="bottleneck", attention=None, attention_kwargs=None, id
             of ``keras_name``, whose ImageNet weights fit any attention; else ``name``).
         keras_name: the keras.applications constructor whose weights ``weights="imagenet"`` (or a local
             keras.applications weights file) provides, e.g. "ResNet50"; None if there is none.
-        **kwargs: keras.applications.ResNet50's arguments (``builder.ApplicationArgs``); channels_last, inputs
-            down to 32 px, any channel count without ImageNet weights.
+        **kwargs: keras.applications.ResNet50's arguments (``builder.ApplicationArgs``); either image data
+            format, inputs down to 32 px (any size without a head and input_shape), any channel count without
+            ImageNet weights.
     """
     if len(blocks) != len(STAGE_FILTERS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_FILTERS)} positive integers. Received: blocks={blocks!r}")
@@ -127,7 +128,7 @@ def resnet_stem(img_input):
     """keras.applications' ResNet stem: 7x7/2 conv, BN, ReLU, 3x3/2 max-pool."""
     x = keras.layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = keras.layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = builder.batch_norm("conv1_bn", epsilon=BN_EPSILON)(x)
     x = keras.layers.Activation("relu", name="conv1_relu")(x)
     x = keras.layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
@@ -159,8 +160,9 @@ def SCAResNet18(include_top=True, weights=None, input_tensor=None, input_shape=N
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count; default
-            224x224x3). ``name`` None: "scaresnet18", "resnet18" with attention=None, "seresnet18" with SE.
+            keras.applications.ResNet50 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count; default 224x224x3 with the head, any size without it).
+            ``name`` None: "scaresnet18", "resnet18" with attention=None, "seresnet18" with SE.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet":
             keras.applications has no ResNet-18, so there are no ImageNet weights to transfer) or the path to
             a ``.weights.h5`` file of this model.
@@ -192,8 +194,9 @@ def SCAResNet50(include_top=True, weights=None, input_tensor=None, input_shape=N
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications.ResNet50 (channels_last; inputs down to 32 px, any channel count without
-            ImageNet weights; default 224x224x3). ``name`` None: "scaresnet50", keras' "resnet50" with
+            keras.applications.ResNet50 (keras.config.image_data_format(), channels_last or channels_first;
+            inputs down to 32 px, any channel count without ImageNet weights; default 224x224x3 with the head,
+            any size without it). ``name`` None: "scaresnet50", keras' "resnet50" with
             attention=None, "seresnet50" with SE.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there is no
             ImageNet-trained SCA-ResNet-50; "imagenet" copies the plain keras.applications.ResNet50's weights

@@ -24,7 +24,7 @@ def conv_bn_relu(x, filters, kernel_size, strides, name, zero_gamma=False, relu=
     # PyTorch's BN defaults (the osmr port): eps 1e-5, momentum 0.1 == Keras momentum 0.9. Keras' 0.99 lets
     # the inference statistics lag far behind in short runs.
     gamma = "zeros" if zero_gamma else "ones"
-    x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, gamma_initializer=gamma, name=f"{name}_bn")(x)
+    x = builder.batch_norm(f"{name}_bn", epsilon=1e-5, momentum=0.9, gamma_initializer=gamma)(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
@@ -45,7 +45,7 @@ def squeezenext_unit(x, filters, strides, attention, attention_kwargs, name, zer
     starts as its shortcut (Goyal et al. 2017; timm's ``zero_init_last``). The ReLU goes because a ReLU right
     after a zero-gamma BN passes no gradient: the branch would stay zero for ever.
     """
-    in_channels = x.shape[-1]
+    in_channels = builder.channels(x)
     reduction, project = unit_plan(in_channels, filters, strides)
     mid = in_channels // reduction
     shortcut = conv_bn_relu(x, filters, 1, strides, f"{name}_id") if project else x
@@ -82,8 +82,8 @@ def SqueezeNext(blocks, width=1.0, stem="imagenet", attention=None, attention_kw
             a classifier built at another ``input_shape`` resizes its input to that size inside the model unless
             this is True (``builder.resize_to_checkpoint``).
         **kwargs: keras.applications' arguments (``builder.ApplicationArgs``: include_top, weights, input_tensor,
-            input_shape, pooling, classes, classifier_activation); channels_last, inputs down to ``min_size``
-            px, any channel count.
+            input_shape, pooling, classes, classifier_activation); either image data format, inputs down to
+            ``min_size`` px (any size without a head and input_shape), any channel count.
     """
     if len(blocks) != len(STAGE_CHANNELS) or any(int(b) != b or b < 1 for b in blocks):
         raise ValueError(f"`blocks` must be {len(STAGE_CHANNELS)} positive integers. Received: blocks={blocks!r}")
@@ -189,7 +189,8 @@ def SqueezeNext23(include_top=True, weights=None, input_tensor=None, input_shape
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 224x224x3).
+            keras.applications (keras.config.image_data_format(), channels_last or channels_first; inputs down
+            to 28 px, any channel count; default 224x224x3 with the head, any size without it).
             ``name`` None: "squeezenext23", or the attention's prefix with it ("scsenet23" for SC-SE).
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": no
             pretrained SqueezeNext-23 weights exist) or the path to a ``.weights.h5`` file of this model.
@@ -249,9 +250,10 @@ def SCSENet44(include_top=True, weights=None, input_tensor=None, input_shape=Non
 
     Args:
         include_top, input_tensor, input_shape, pooling, classes, classifier_activation, name: as in
-            keras.applications (channels_last; inputs down to 28 px, any channel count; default 32x32x3, or
-            the checkpoint's 32x32x1 with ``weights="fashion_mnist"``). ``name`` None: "scsenet44";
-            "squeezenext44" with attention=None.
+            keras.applications (keras.config.image_data_format(), channels_last or channels_first; inputs down
+            to 28 px, any channel count; with the head, default 32x32x3, or the checkpoint's 32x32x1 with
+            ``weights="fashion_mnist"``; any size without it, 1 channel with the checkpoint). ``name`` None:
+            "scsenet44"; "squeezenext44" with attention=None.
         weights: None (random initialisation; the default, unlike keras.applications' "imagenet": there are
             no ImageNet weights), "fashion_mnist" (the packaged checkpoint: 32x32 grey, 10 classes, which
             ``classes=1000``, the default, stands for; other channel counts and sizes load too: a classifier at

@@ -66,7 +66,7 @@ def attention_maps(model, images):
                           stacklevel=2)
             continue
         try:
-            gates = layer.gates(received[key], training=False)
+            gates = layer.gates(layer.channels_last(received[key]), training=False)  # gates take channels_last
         except NotImplementedError as error:
             warnings.warn(f"Attention layer {key!r} left out: {error}", stacklevel=2)
             continue

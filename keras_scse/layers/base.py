@@ -24,15 +24,19 @@ def eca_kernel_size(channels, gamma=2, b=1):
     return t if t % 2 else t + 1
 
 
+DATA_FORMATS = ("channels_last", "channels_first")
+
 # gate name -> the axes of (B, H, W, C) it broadcasts over (size 1), dropped to show it: "channel" -> (B, C)
 GATE_AXES = {"channel": (1, 2), "spatial": (3,), "height": (2,), "width": (1,)}
 
 
 @keras.saving.register_keras_serializable(package="keras_scse")
 class AttentionLayer(keras.layers.Layer):
-    """Base class: a shape-preserving attention block on channels_last maps (B, H, W, C).
+    """Base class: a shape-preserving attention block on (B, H, W, C) maps, or (B, C, H, W) ones with
+    ``data_format="channels_first"``.
 
-    Subclasses implement ``build_branches(channels)`` (create sublayers, and build them),
+    Subclasses implement ``build_branches(channels, input_shape)`` (create sublayers, and build them; the shape
+    is given channels_last),
     ``gates(x, training)`` (the gate maps, see below) and ``attend(x, training)`` (the attended map, computed
     from ``gates``: one implementation, which ``keras_scse.explain.attention_maps`` reads too).
 
@@ -46,25 +50,43 @@ class AttentionLayer(keras.layers.Layer):
     ``gamma`` initialised to 0, so the layer starts as an exact identity. Use it when inserting attention
     into a pretrained network (the model then computes the pretrained function until fine-tuning moves
     gamma). It is off by default because training from scratch wants the attention active from step 0.
+
+    ``data_format``: "channels_last" (B, H, W, C) or "channels_first" (B, C, H, W); None (default) reads
+    ``keras.config.image_data_format()`` when the layer is made, as Keras' own layers do. The layer computes in
+    channels_last either way: under channels_first, ``call`` transposes its input to (B, H, W, C)
+    (``channels_last(x)``), attends, and transposes the result back. So ``gates`` and ``attend`` always take
+    and return channels_last maps, and the gates above are shaped against ``channels_last(x)``, not against the
+    layer's (B, C, H, W) input (``keras_scse.explain.attention_maps`` transposes before it calls ``gates``).
+    Weights are the same in both formats (the branches see the same channels_last map).
     """
 
-    def __init__(self, residual_gate=False, **kwargs):
+    def __init__(self, residual_gate=False, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.residual_gate = bool(residual_gate)
+        self.data_format = keras.config.image_data_format() if data_format is None else data_format
+        check_choice("data_format", self.data_format, DATA_FORMATS)
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
-        channels = input_shape[-1]
+        channel_axis = 1 if self.data_format == "channels_first" else -1
+        channels = input_shape[channel_axis]
         if not channels:
             raise ValueError(
                 f"{type(self).__name__} needs a static channel count >= 1; received input_shape={input_shape}. "
-                "Give the channel axis a fixed size (channels_last: (batch, height, width, channels))."
+                f"Give the channel axis a fixed size ({self.data_format}: (batch, "
+                f"{'channels, height, width' if channel_axis == 1 else 'height, width, channels'}))."
             )
         self.channels = int(channels)
-        self.build_branches(self.channels, input_shape)
+        height, width = input_shape[2:4] if channel_axis == 1 else input_shape[1:3]
+        self.build_branches(self.channels, (input_shape[0], height, width, self.channels))  # channels_last
         if self.residual_gate:
             self.gamma = self.add_weight(name="gamma", shape=(), initializer="zeros")
-        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: self.channels})
+        self.input_spec = keras.layers.InputSpec(ndim=4, axes={channel_axis: self.channels})
+
+    def channels_last(self, x):
+        """The layer's input as the (B, H, W, C) map ``gates`` and ``attend`` take (transposed under
+        channels_first, else ``x`` itself)."""
+        return ops.transpose(x, (0, 2, 3, 1)) if self.data_format == "channels_first" else x
 
     def build_branches(self, channels, input_shape):
         raise NotImplementedError
@@ -84,7 +106,9 @@ class AttentionLayer(keras.layers.Layer):
         if 0 in x.shape:
             raise ValueError(f"{type(self).__name__} got an empty map, shape {tuple(x.shape)}; every axis needs "
                              "size >= 1.")
-        y = self.attend(x, training=training)
+        y = self.attend(self.channels_last(x), training=training)
+        if self.data_format == "channels_first":
+            y = ops.transpose(y, (0, 3, 1, 2))
         if self.residual_gate:
             y = x + ops.cast(self.gamma, x.dtype) * (y - x)
         return y
@@ -93,12 +117,28 @@ class AttentionLayer(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "residual_gate": self.residual_gate}
+        return {**super().get_config(), "residual_gate": self.residual_gate, "data_format": self.data_format}
+
+    @classmethod
+    def from_config(cls, config):
+        # a config saved before ``data_format`` existed is channels_last, the only format then
+        return super().from_config({"data_format": "channels_last", **config})
 
 
-def channel_gate_conv1d(kernel_size, name):
-    """ECA-style gate producer: a 1D conv sliding across the channel axis of the pooled descriptor."""
-    return keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, name=name)
+def channel_gate_conv1d(kernel_size, channels, name):
+    """ECA-style gate producer: a 1D conv sliding across the channel axis of the pooled descriptor, built."""
+    conv = keras.layers.Conv1D(1, kernel_size, padding="same", use_bias=False, data_format="channels_last", name=name)
+    conv.build((None, channels, 1))
+    return conv
+
+
+def gate_conv(kernel_size, in_channels, name, use_bias=True):
+    """A one-output, stride-1, 'same' Conv2D (built) on the channels_last maps every AttentionLayer computes on,
+    whatever keras.config.image_data_format() says (see ``AttentionLayer``)."""
+    conv = keras.layers.Conv2D(1, kernel_size, padding="same", use_bias=use_bias, data_format="channels_last",
+                               name=name)
+    conv.build((None, None, None, in_channels))
+    return conv
 
 
 def shifted_sum_conv(x, kernel):

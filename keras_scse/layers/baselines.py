@@ -9,6 +9,7 @@ from keras_scse.layers.base import (
     apply_conv,
     channel_gate_conv1d,
     eca_kernel_size,
+    gate_conv,
     mean_max,
 )
 from keras_scse.layers.registry import register
@@ -67,8 +68,7 @@ class ConcurrentSE(ChannelMLPAttention):
 
     def build_branches(self, channels, input_shape):
         super().build_branches(channels, input_shape)
-        self.spatial_conv = keras.layers.Conv2D(1, 1, name="spatial_conv")
-        self.spatial_conv.build((None, None, None, channels))
+        self.spatial_conv = gate_conv(1, channels, "spatial_conv")
 
     def gates(self, x, training=None):
         """{"channel": cSE's gate (B, 1, 1, C), "spatial": sSE's gate (B, H, W, 1)}, both in (0, 1)."""
@@ -90,8 +90,7 @@ class EfficientChannelAttention(AttentionLayer):
         self.kernel_size = kernel_size
 
     def build_branches(self, channels, input_shape):
-        self.conv = channel_gate_conv1d(self.kernel_size or eca_kernel_size(channels), "conv")
-        self.conv.build((None, channels, 1))
+        self.conv = channel_gate_conv1d(self.kernel_size or eca_kernel_size(channels), channels, "conv")
 
     def gates(self, x, training=None):
         """{"channel": (B, 1, 1, C)} in (0, 1)."""
@@ -119,8 +118,7 @@ class CBAM(ChannelMLPAttention):
 
     def build_branches(self, channels, input_shape):
         super().build_branches(channels, input_shape)
-        self.spatial_conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", name="spatial_conv")
-        self.spatial_conv.build((None, None, None, 2))
+        self.spatial_conv = gate_conv(self.kernel_size, 2, "spatial_conv")
 
     def _channel_then_spatial(self, x):
         """(x * g_c, {"channel": g_c (B, 1, 1, C), "spatial": g_s (B, H, W, 1)}); g_s is computed on x * g_c."""

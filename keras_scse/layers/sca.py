@@ -8,7 +8,7 @@ Attention family) is our reading of that; see docs/fidelity.md.
 import keras
 from keras import ops
 
-from keras_scse.layers.base import AttentionLayer, apply_conv, check_choice
+from keras_scse.layers.base import AttentionLayer, apply_conv, check_choice, gate_conv
 from keras_scse.layers.registry import register
 
 POOLS = ("avgmax", "avg")
@@ -61,9 +61,7 @@ class SpatialChannelAttention(AttentionLayer):
         names = ["h", "w"] + (["s"] if self.spatial_branch else [])
         self.branches = []
         for name in names:
-            conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", use_bias=not self.use_bn,
-                                       name=f"conv_{name}")
-            conv.build((None, None, None, pooled))
+            conv = gate_conv(self.kernel_size, pooled, f"conv_{name}", use_bias=not self.use_bn)
             bn = None
             if self.use_bn:
                 bn = keras.layers.BatchNormalization(name=f"bn_{name}")

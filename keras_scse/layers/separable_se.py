@@ -17,6 +17,7 @@ from keras_scse.layers.base import (
     channel_gate_conv1d,
     check_choice,
     eca_kernel_size,
+    gate_conv,
     mean_max,
 )
 from keras_scse.layers.registry import register
@@ -80,19 +81,15 @@ class SeparableSqueezeExcite(AttentionLayer):
         known = [d for d in input_shape[1:3] if d is not None]
         k_s = self.spatial_kernel or (3 if known and min(known) <= 8 else 7)
         self.resolved_kernels = (k_c, k_s)
-        self.channel_conv = channel_gate_conv1d(k_c, "channel_conv")
-        self.channel_conv.build((None, channels, 1))
+        self.channel_conv = channel_gate_conv1d(k_c, channels, "channel_conv")
         squeezed = 1
         if self.squeeze == "conv":
-            self.squeeze_conv = keras.layers.Conv2D(1, 1, name="squeeze_conv")
-            self.squeeze_conv.build((None, None, None, channels))
+            self.squeeze_conv = gate_conv(1, channels, "squeeze_conv")
         else:
             squeezed = 2
-        self.conv_h = keras.layers.Conv2D(1, (k_s, 1), padding="same", name="conv_h")
-        self.conv_w = keras.layers.Conv2D(1, (1, k_s), padding="same", name="conv_w")
-        self.conv_h.build((None, None, None, squeezed))
+        self.conv_h = gate_conv((k_s, 1), squeezed, "conv_h")
         # "conv": conv_w follows conv_h (one map); "axial": each sees the squeezed strip profile.
-        self.conv_w.build((None, None, None, 1 if self.spatial == "conv" else squeezed))
+        self.conv_w = gate_conv((1, k_s), 1 if self.spatial == "conv" else squeezed, "conv_w")
 
     def _squeezed(self, x):
         return apply_conv(self.squeeze_conv, x) if self.squeeze == "conv" else mean_max(x, axis=-1)

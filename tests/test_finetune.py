@@ -44,7 +44,7 @@ def stage_column(run):
 
 
 @pytest.mark.slow  # over a minute: both stages, killed and resumed
-def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
+def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path, capsys):
     rng = np.random.default_rng(0)
     x = rng.random((160, 32, 32, 3), dtype=np.float32)
     y = (x[..., 0].mean(axis=(1, 2)) > 0.5).astype("int32")
@@ -55,6 +55,8 @@ def test_two_stage_finetune_end_to_end_and_resume(tiny_pretrained, tmp_path):
     assert saved["accuracy"] == metrics["accuracy"] and metrics["num_examples"] == 16
     assert saved["image_shape"] == [32, 32, 3]  # what the data became (a mixed folder: the channels chosen)
     assert stage_column(run) == ["head", "full"]
+    # each stage says, before its first step, why that step waits (minutes for SCSENet44's full stage)
+    assert capsys.readouterr().out.count("building the training step: the first step waits") == 2
     assert (run / "model.keras").exists() and (run / "curves.png").exists()
     config = json.loads((run / "config.json").read_text())
     assert config["augment"] == "flip_crop"

@@ -155,8 +155,7 @@ def resize_to_checkpoint(img_input, args, entry, native_resolution=False):
     trained = tuple(entry.input_shape[:2]) if entry is not None else None
     if native_resolution or not args.include_top or not getattr(entry, "fixed_size", False):
         return img_input
-    channels_last = keras.config.image_data_format() == "channels_last"
-    if tuple(img_input.shape[1:3] if channels_last else img_input.shape[2:4]) == trained:
+    if tuple(spatial_size(img_input)) == trained:
         return img_input
     # bilinear without antialias: from 64 px it averages 2 x 2 pixels, which measured best (docs/models.md)
     return keras.layers.Resizing(*trained, interpolation="bilinear", name="resize_to_checkpoint")(img_input)

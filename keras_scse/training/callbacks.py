@@ -8,6 +8,15 @@ import numpy as np
 from keras_scse.training.run_folder import finished_epochs
 
 
+def announce_first_step(jit=False):
+    """Say why nothing moves for a while after "Epoch 1/N": the first step waits while the backend builds and
+    optimises the whole training graph (on TensorFlow, its graph optimiser; minutes for the 42-unit attention
+    networks on a small CPU), and the first epoch's time per step and ETA include that wait."""
+    print("[keras-scse] building the training step: the first step waits for the whole graph to be built and "
+          "optimised" + (" and compiled with XLA" if jit else "") + " (minutes for SCSENet44 on a 2-core CPU); the "
+          "first epoch's time per step and ETA include that wait...", flush=True)
+
+
 class TrainingDiverged(RuntimeError):
     pass
 

@@ -28,7 +28,7 @@ import keras
 from keras_scse import applications
 from keras_scse.data.pipeline import check_augment
 from keras_scse.training import report
-from keras_scse.training.callbacks import PreciseBatchNorm
+from keras_scse.training.callbacks import PreciseBatchNorm, announce_first_step
 from keras_scse.training.config import describe_dataset
 from keras_scse.training.recipes import compile_model, scaled_recipe
 from keras_scse.training.run_folder import finished_epochs, prepare_run_folder, trim_history
@@ -123,6 +123,7 @@ def finetune(model_name, dataset, run_dir, weights="fashion_mnist", head_epochs=
         print(f"[keras-scse] fine-tune stage {stage!r}: {epochs} epoch(s), lr {stage_lr:.3g}, "
               f"backbone {'trainable' if backbone_trainable else 'frozen (BatchNorm in inference mode)'}",
               flush=True)
+        announce_first_step()
         model.fit(train_oh, validation_data=val_oh, epochs=epochs, verbose=verbose, shuffle=False, callbacks=[
             PreciseBatchNorm(train_ds, steps),
             keras.callbacks.CSVLogger(history_path, append=True),

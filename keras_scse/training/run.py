@@ -19,7 +19,7 @@ import keras
 
 from keras_scse.data.pipeline import tensorflow_installed
 from keras_scse.training import report
-from keras_scse.training.callbacks import PreciseBatchNorm, StopOnNonFinite
+from keras_scse.training.callbacks import PreciseBatchNorm, StopOnNonFinite, announce_first_step
 from keras_scse.training.recipes import compile_model
 from keras_scse.training.run_folder import finished_epochs, prepare_run_dir
 from keras_scse.training.splits import load_splits, one_hot
@@ -86,8 +86,7 @@ def fit_and_report(config, strategy, run_dir, chief, jit, precision, verbose, ca
     print(f"[keras-scse] {config.model} on {info.name}: {info.num_examples} train images {info.image_shape}, "
           f"{info.num_classes} classes; {strategy.num_replicas_in_sync} replica(s), jit_compile={jit}, {precision}; "
           f"lr={recipe['lr']:.4g}" + (f"; resuming after epoch {resumed}" if resumed else ""))
-    print("[keras-scse] compiling the training step (the first epoch's time includes tracing"
-          + (" and XLA compilation" if jit else "") + ")...", flush=True)
+    announce_first_step(jit)
     model.fit(one_hot(train_ds, info.num_classes), validation_data=one_hot(val_ds, info.num_classes),
               epochs=config.epochs, callbacks=callbacks, verbose=verbose, shuffle=False)  # shuffled in tf.data
 

@@ -2,10 +2,15 @@
 converter with builtin ops only, then parity with ``ai_edge_litert``'s interpreter (what phones and small CPUs
 run). Float32, float16 weights, dynamic-range int8 weights, or full-integer int8 calibrated on real images.
 
-The attention layers are traced in the "plain" conv formulation: TensorFlow's "auto" (batch_as_channels)
-lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins do not take
-(ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "plain" gives the fewest ops and the smallest file
-(a one-block SC-SENet: 96 ops against 242 "banded" and 320 "shifted"; benchmarks/results/export/README.md).
+The attention layers are traced in the "fused" conv formulation (``layers.formulation``): TensorFlow's "auto"
+(batch_as_channels) lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins
+do not take (ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "fused" gives the fewest ops and the smallest
+file: the shipped SCSENet44 in 726 ops against "plain"'s 932 (11 per SC-SE block, not 16); a one-block SC-SENet
+in "plain" has 96 ops, "banded" 242, "shifted" 320 (benchmarks/results/export/README.md).
+
+Every tensor of a .tflite file carries a debug name (TensorFlow's fused op locations, up to ~360 characters):
+a fifth of an int8 file. ``debug_names=False`` (the default) empties them, keeping the input and output tensors'
+names and the signature (``get_signature_runner("serving_default")``), with TensorFlow's own flatbuffer_utils.
 """
 
 import os
@@ -18,13 +23,13 @@ import keras
 from keras_scse.export import calibration, parity, serving, tf_subprocess
 
 QUANTIZATIONS = (None, "float16", "dynamic", "int8")
-LITERT_FORMULATION = "plain"
+LITERT_FORMULATION = "fused"
 # Largest allowed max |litert - keras| per quantization; None: measured and reported, not enforced (int8
 # moves softmax outputs by a few 1/256 steps, more on random noise than on images).
 DEFAULT_ATOL = {None: 1e-4, "float16": 1e-2, "dynamic": None, "int8": None}
 
 
-def _configure(converter, quantize, images):
+def _configure(converter, quantize, images, per_channel=True):
     """Set ``converter`` up for ``quantize``: builtin ops only (never Flex: the deployed runtimes lack it)."""
     import tensorflow as tf
 
@@ -32,6 +37,8 @@ def _configure(converter, quantize, images):
     if quantize is None:
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # Private switch (TFLiteConverter has no public one): one scale per weight tensor, not per output channel.
+    converter._experimental_disable_per_channel = not per_channel
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":  # every op in int8; the file keeps float32 input and output
@@ -61,7 +68,21 @@ def _conversion_error(model, error):
     )
 
 
-def _convert(model, function, quantize, images):
+def clear_tensor_names(flatbuffer):
+    """.tflite bytes with every tensor's name emptied but the subgraphs' inputs' and outputs': the signatures
+    (which name tensors by index) and the model's behaviour unchanged (TensorFlow's flatbuffer_utils; unlike its
+    ``strip_strings``, which also deletes the signatures that ``get_signature_runner`` needs)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    for graph in model.subgraphs:
+        kept = set(graph.inputs) | set(graph.outputs)
+        for i, tensor in enumerate(graph.tensors):
+            tensor.name = tensor.name if i in kept else None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _convert(model, function, quantize, images, per_channel=True):
     """The .tflite bytes of ``function`` (written as a SavedModel first, as Keras' own LiteRT export does:
     converting the concrete function directly keeps Keras' variables as resource variables, READ_VARIABLE ops
     with no weights in the file, which int8 calibration then cannot run)."""
@@ -72,7 +93,7 @@ def _convert(model, function, quantize, images):
     with tempfile.TemporaryDirectory() as folder:
         write_archive(model, function, folder)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        _configure(converter, quantize, images)
+        _configure(converter, quantize, images, per_channel)
         try:
             return converter.convert()
         except Exception as error:  # noqa: BLE001 - re-raised with the op and layer named
@@ -80,7 +101,8 @@ def _convert(model, function, quantize, images):
 
 
 def to_litert(model, path, quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE,
-              dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION):
+              dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION,
+              debug_names=False, per_channel=True):
     """Export a Keras model to LiteRT (a .tflite file) and check it against Keras with ai_edge_litert.
 
     Args:
@@ -97,8 +119,12 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         check: run the parity check (random inputs at batch 1 and 3, and ``sample``).
         sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
         atol: largest allowed max |litert - keras|; "auto": ``DEFAULT_ATOL[quantize]``; None: report only.
-        formulation: how the attention layers' one-output convs are traced (``layers.formulation``); "plain"
+        formulation: how the attention layers' one-output convs are traced (``layers.formulation``); "fused"
             (the module docstring says why).
+        debug_names: keep every tensor's debug name; False (default) keeps only the input's and outputs' (and
+            the signature), ~20% smaller int8 files. Tools that look tensors up by name want True.
+        per_channel: int8 weights with one scale per output channel (default); False: one per tensor, through
+            the converter's private ``_experimental_disable_per_channel`` (smaller file, less accurate).
 
     Returns:
         ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the
@@ -113,6 +139,9 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
+    if not per_channel and quantize not in ("dynamic", "int8"):
+        raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
+                         f"quantize={quantize!r}.")
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":
@@ -122,15 +151,17 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
     if keras.backend.backend() != "tensorflow":
         return tf_subprocess.via_tensorflow("to_litert", model, path, check, sample, atol, quantize=quantize,
                                             representative_data=images, dynamic_batch=dynamic_batch,
-                                            formulation=formulation)
+                                            formulation=formulation, debug_names=debug_names,
+                                            per_channel=per_channel)
     start = time.time()
     sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None, formulation)
-    flatbuffer = _convert(model, function, quantize, images)
+    flatbuffer = _convert(model, function, quantize, images, per_channel)
+    flatbuffer = flatbuffer if debug_names else clear_tensor_names(flatbuffer)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(flatbuffer)
     extra = {"quantize": quantize, "formulation": formulation, "bytes": len(flatbuffer),
-             "calibration": source}
+             "calibration": source, "debug_names": debug_names, "per_channel": per_channel}
     diffs = {}
     if check:
         runner = parity.litert_runner(path, names)

@@ -260,3 +260,27 @@ def test_cli_litert_int8_and_errors(tmp_path, capsys):
     code = cli.main(["export", "--model-path", str(keras_path), "--format", "litert", "--quantize", "int8",
                      "--calibration", str(tmp_path / "nowhere/")])
     assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # ~6 min: the shipped SCSENet44 converted three times
+def test_shipped_scsenet44_int8_size_and_accuracy(tmp_path):
+    """Issue #26's bar on the shipped model (first 2,000 test images): int8 within 0.5 points of float32; the
+    default int8 file (per-channel weights) under 41% of the float32 file, per-tensor weights under 35%
+    (benchmarks/results/export/README.md: why per-channel cannot reach 35%); 11 ops per SC-SE block."""
+    from keras_scse import data
+
+    model = applications.SCSENet44(weights="fashion_mnist", classes=10)
+    test, _ = data.load("fashion_mnist", "test", image_size=32, channels=1, batch_size=2000, shuffle=False,
+                        limit=2000, pipeline="numpy")
+    reports, accuracy = {}, {}
+    for name, options in (("float32", {}), ("int8", {"quantize": "int8"}),
+                          ("per_tensor", {"quantize": "int8", "per_channel": False})):
+        reports[name] = export.to_litert(model, tmp_path / f"{name}.tflite", representative_data="fashion_mnist",
+                                         check=False, **options)
+        predicted = np.argmax(run_litert(reports[name]["path"], test.images), -1)
+        accuracy[name] = 100 * float(np.mean(predicted == test.labels))
+    ops = litert_ops(reports["int8"]["path"])
+    assert len(ops) == 726 and ops.count("REDUCE_PROD") == 42 and "EXPAND_DIMS" not in ops
+    assert reports["int8"]["bytes"] < 0.41 * reports["float32"]["bytes"]
+    assert reports["per_tensor"]["bytes"] < 0.35 * reports["float32"]["bytes"]
+    assert accuracy["float32"] - 0.5 <= min(accuracy["int8"], accuracy["per_tensor"]), accuracy

@@ -82,10 +82,18 @@ def clear_tensor_names(flatbuffer):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def _convert(model, function, quantize, images, per_channel=True):
+def _check_options(quantize, per_channel):
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
+    if not per_channel and quantize not in ("dynamic", "int8"):
+        raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
+                         f"quantize={quantize!r}.")
+
+
+def _convert(model, function, quantize, images, per_channel=True, debug_names=True):
     """The .tflite bytes of ``function`` (written as a SavedModel first, as Keras' own LiteRT export does:
     converting the concrete function directly keeps Keras' variables as resource variables, READ_VARIABLE ops
-    with no weights in the file, which int8 calibration then cannot run)."""
+    with no weights in the file, which int8 calibration then cannot run); without debug_names, names cleared."""
     import tensorflow as tf
 
     from keras_scse.export.savedmodel import write_archive
@@ -95,9 +103,10 @@ def _convert(model, function, quantize, images, per_channel=True):
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         _configure(converter, quantize, images, per_channel)
         try:
-            return converter.convert()
+            flatbuffer = converter.convert()
         except Exception as error:  # noqa: BLE001 - re-raised with the op and layer named
             raise _conversion_error(model, error) from error
+    return flatbuffer if debug_names else clear_tensor_names(flatbuffer)
 
 
 def to_litert(model, path, quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE,
@@ -111,37 +120,30 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         quantize: None (float32), "float16" (float16 weights), "dynamic" (int8 weights, float activations) or
             "int8" (full-integer: int8 weights and activations, calibrated on ``representative_data``; float32
             input and output).
-        representative_data: int8's calibration images: a dataset name ("fashion_mnist"), a folder with a
-            sub-folder per class, or an array (N, H, W, C) (see ``calibration.calibration_images``: sizes and
-            1 <-> 3 channels are converted).
+        representative_data: int8's calibration images: a dataset name ("fashion_mnist"), a folder with a sub-folder
+            per class, or an array (N, H, W, C) (``calibration.calibration_images``: converts sizes, 1 <-> 3 channels).
         calibration_size: how many of them (the first N).
         dynamic_batch: batch dimension free; False fixes it to 1.
         check: run the parity check (random inputs at batch 1 and 3, and ``sample``).
         sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
         atol: largest allowed max |litert - keras|; "auto": ``DEFAULT_ATOL[quantize]``; None: report only.
-        formulation: how the attention layers' one-output convs are traced (``layers.formulation``); "fused"
-            (the module docstring says why).
-        debug_names: keep every tensor's debug name; False (default) keeps only the input's and outputs' (and
-            the signature), ~20% smaller int8 files. Tools that look tensors up by name want True.
-        per_channel: int8 weights with one scale per output channel (default); False: one per tensor, through
-            the converter's private ``_experimental_disable_per_channel`` (smaller file, less accurate).
+        formulation: how the attention layers are traced (``layers.formulation``; the module docstring).
+        debug_names: keep every tensor's name; False (default): only the input's and outputs' (and the signature).
+        per_channel: int8 weights with a scale per output channel; False: per tensor (smaller file; through the
+            converter's private ``_experimental_disable_per_channel``).
 
     Returns:
-        ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the
-        images came from) and, when quantized, agreement: the top-1 agreement with Keras on the calibration
-        images (or ``sample``).
+        ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the images
+        came from), debug_names, per_channel and, when quantized, the top-1 agreement with Keras on the
+        calibration images (or ``sample``).
 
     Raises:
-        ValueError: bad ``quantize``, int8 without calibration data, unusable calibration images, or a model
-            that cannot be exported as it is (``check_exportable``).
+        ValueError: bad ``quantize`` (or per_channel=False without int8 weights), int8 without calibration
+            data, unusable calibration images, or a model that cannot be exported as it is (``check_exportable``).
         ExportError: an op LiteRT's builtins do not take (the message names the op and its layer).
         ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
     """
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
-    if not per_channel and quantize not in ("dynamic", "int8"):
-        raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
-                         f"quantize={quantize!r}.")
+    _check_options(quantize, per_channel)
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":
@@ -149,14 +151,12 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         images, source = calibration.calibration_images(representative_data, model.inputs[0].shape[1:],
                                                         calibration_size, what="LiteRT int8")
     if keras.backend.backend() != "tensorflow":
-        return tf_subprocess.via_tensorflow("to_litert", model, path, check, sample, atol, quantize=quantize,
-                                            representative_data=images, dynamic_batch=dynamic_batch,
-                                            formulation=formulation, debug_names=debug_names,
-                                            per_channel=per_channel)
+        return tf_subprocess.via_tensorflow(
+            "to_litert", model, path, check, sample, atol, quantize=quantize, representative_data=images,
+            dynamic_batch=dynamic_batch, formulation=formulation, debug_names=debug_names, per_channel=per_channel)
     start = time.time()
     sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None, formulation)
-    flatbuffer = _convert(model, function, quantize, images, per_channel)
-    flatbuffer = flatbuffer if debug_names else clear_tensor_names(flatbuffer)
+    flatbuffer = _convert(model, function, quantize, images, per_channel, debug_names)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(flatbuffer)

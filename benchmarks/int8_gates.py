@@ -4,7 +4,7 @@ int8 file against the float32 file's, on Fashion-MNIST test images (keras_scse.b
     python benchmarks/int8_gates.py            # ~3 min: two LiteRT conversions, 200 test images
 
 Writes benchmarks/results/export/gates.{md,csv}. SC-SE computes its gates in the order channel (Sigmoid),
-height (Sigmoid_1), width (Sigmoid_2) in each of the 42 blocks.
+height (Sigmoid_1), width (Sigmoid_2) in each of the 42 blocks, traced "plain", tensor names kept.
 """
 
 import argparse
@@ -29,9 +29,9 @@ def main():
     batches, _ = data.load("fashion_mnist", "test", image_size=32, channels=1, batch_size=args.images,
                            shuffle=False, limit=args.images, pipeline="numpy")
     with tempfile.TemporaryDirectory() as folder:
-        floats = to_litert(model, os.path.join(folder, "f32.tflite"))["path"]
+        floats = to_litert(model, os.path.join(folder, "f32.tflite"), formulation="plain", debug_names=True)["path"]
         ints = to_litert(model, os.path.join(folder, "int8.tflite"), quantize="int8",
-                         representative_data="fashion_mnist")["path"]
+                         representative_data="fashion_mnist", formulation="plain", debug_names=True)["path"]
         rows = deploy.gate_errors(floats, ints, batches.images)
     for row in rows:
         row["kind"] = SCSE_GATES.get(row["gate"], row["gate"])

@@ -93,7 +93,7 @@ def test_scse_hand_computed_conv_variant():
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 @pytest.mark.parametrize("c_in", [1, 2])
-@pytest.mark.parametrize("how", ["batch_as_channels", "shifted", "banded", "plain"])
+@pytest.mark.parametrize("how", ["batch_as_channels", "shifted", "banded", "plain", "fused"])
 def test_fast_convs_are_the_conv_layers_they_replace(k, c_in, how):
     """apply_conv = Keras' 'same' Conv2D with one output ((k,1), (1,k), (k,k), (k,3)); the channel gate = Conv1D;
     in every formulation (odd map sizes: 'same' pads one more row / column below / right)."""

@@ -2,10 +2,15 @@
 converter with builtin ops only, then parity with ``ai_edge_litert``'s interpreter (what phones and small CPUs
 run). Float32, float16 weights, dynamic-range int8 weights, or full-integer int8 calibrated on real images.
 
-The attention layers are traced in the "plain" conv formulation: TensorFlow's "auto" (batch_as_channels)
-lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins do not take
-(ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "plain" gives the fewest ops and the smallest file
-(a one-block SC-SENet: 96 ops against 242 "banded" and 320 "shifted"; benchmarks/results/export/README.md).
+The attention layers are traced in the "fused" conv formulation (``layers.formulation``): TensorFlow's "auto"
+(batch_as_channels) lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins
+do not take (ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "fused" gives the fewest ops and the smallest
+file: the shipped SCSENet44 in 726 ops against "plain"'s 932 (11 per SC-SE block, not 16); a one-block SC-SENet
+in "plain" has 96 ops, "banded" 242, "shifted" 320 (benchmarks/results/export/README.md).
+
+Every tensor of a .tflite file carries a debug name (TensorFlow's fused op locations, up to ~360 characters):
+a fifth of an int8 file. ``debug_names=False`` (the default) empties them, keeping the input and output tensors'
+names and the signature (``get_signature_runner("serving_default")``), with TensorFlow's own flatbuffer_utils.
 """
 
 import os
@@ -18,13 +23,13 @@ import keras
 from keras_scse.export import calibration, parity, serving, tf_subprocess
 
 QUANTIZATIONS = (None, "float16", "dynamic", "int8")
-LITERT_FORMULATION = "plain"
+LITERT_FORMULATION = "fused"
 # Largest allowed max |litert - keras| per quantization; None: measured and reported, not enforced (int8
 # moves softmax outputs by a few 1/256 steps, more on random noise than on images).
 DEFAULT_ATOL = {None: 1e-4, "float16": 1e-2, "dynamic": None, "int8": None}
 
 
-def _configure(converter, quantize, images):
+def _configure(converter, quantize, images, per_channel=True):
     """Set ``converter`` up for ``quantize``: builtin ops only (never Flex: the deployed runtimes lack it)."""
     import tensorflow as tf
 
@@ -32,6 +37,8 @@ def _configure(converter, quantize, images):
     if quantize is None:
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # Private switch (TFLiteConverter has no public one): one scale per weight tensor, not per output channel.
+    converter._experimental_disable_per_channel = not per_channel
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":  # every op in int8; the file keeps float32 input and output
@@ -61,10 +68,32 @@ def _conversion_error(model, error):
     )
 
 
-def _convert(model, function, quantize, images):
+def clear_tensor_names(flatbuffer):
+    """.tflite bytes with every tensor's name emptied but the subgraphs' inputs' and outputs': the signatures
+    (which name tensors by index) and the model's behaviour unchanged (TensorFlow's flatbuffer_utils; unlike its
+    ``strip_strings``, which also deletes the signatures that ``get_signature_runner`` needs)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    for graph in model.subgraphs:
+        kept = set(graph.inputs) | set(graph.outputs)
+        for i, tensor in enumerate(graph.tensors):
+            tensor.name = tensor.name if i in kept else None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _check_options(quantize, per_channel):
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
+    if not per_channel and quantize not in ("dynamic", "int8"):
+        raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
+                         f"quantize={quantize!r}.")
+
+
+def _convert(model, function, quantize, images, per_channel=True, debug_names=True):
     """The .tflite bytes of ``function`` (written as a SavedModel first, as Keras' own LiteRT export does:
     converting the concrete function directly keeps Keras' variables as resource variables, READ_VARIABLE ops
-    with no weights in the file, which int8 calibration then cannot run)."""
+    with no weights in the file, which int8 calibration then cannot run); without debug_names, names cleared."""
     import tensorflow as tf
 
     from keras_scse.export.savedmodel import write_archive
@@ -72,15 +101,17 @@ def _convert(model, function, quantize, images):
     with tempfile.TemporaryDirectory() as folder:
         write_archive(model, function, folder)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        _configure(converter, quantize, images)
+        _configure(converter, quantize, images, per_channel)
         try:
-            return converter.convert()
+            flatbuffer = converter.convert()
         except Exception as error:  # noqa: BLE001 - re-raised with the op and layer named
             raise _conversion_error(model, error) from error
+    return flatbuffer if debug_names else clear_tensor_names(flatbuffer)
 
 
 def to_litert(model, path, quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE,
-              dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION):
+              dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION,
+              debug_names=False, per_channel=True):
     """Export a Keras model to LiteRT (a .tflite file) and check it against Keras with ai_edge_litert.
 
     Args:
@@ -89,30 +120,30 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         quantize: None (float32), "float16" (float16 weights), "dynamic" (int8 weights, float activations) or
             "int8" (full-integer: int8 weights and activations, calibrated on ``representative_data``; float32
             input and output).
-        representative_data: int8's calibration images: a dataset name ("fashion_mnist"), a folder with a
-            sub-folder per class, or an array (N, H, W, C) (see ``calibration.calibration_images``: sizes and
-            1 <-> 3 channels are converted).
+        representative_data: int8's calibration images: a dataset name ("fashion_mnist"), a folder with a sub-folder
+            per class, or an array (N, H, W, C) (``calibration.calibration_images``: converts sizes, 1 <-> 3 channels).
         calibration_size: how many of them (the first N).
         dynamic_batch: batch dimension free; False fixes it to 1.
         check: run the parity check (random inputs at batch 1 and 3, and ``sample``).
         sample: optional real inputs (an array batch, or a tf.data.Dataset whose first batch's x is used).
         atol: largest allowed max |litert - keras|; "auto": ``DEFAULT_ATOL[quantize]``; None: report only.
-        formulation: how the attention layers' one-output convs are traced (``layers.formulation``); "plain"
-            (the module docstring says why).
+        formulation: how the attention layers are traced (``layers.formulation``; the module docstring).
+        debug_names: keep every tensor's name; False (default): only the input's and outputs' (and the signature).
+        per_channel: int8 weights with a scale per output channel; False: per tensor (smaller file; through the
+            converter's private ``_experimental_disable_per_channel``).
 
     Returns:
-        ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the
-        images came from) and, when quantized, agreement: the top-1 agreement with Keras on the calibration
-        images (or ``sample``).
+        ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the images
+        came from), debug_names, per_channel and, when quantized, the top-1 agreement with Keras on the
+        calibration images (or ``sample``).
 
     Raises:
-        ValueError: bad ``quantize``, int8 without calibration data, unusable calibration images, or a model
-            that cannot be exported as it is (``check_exportable``).
+        ValueError: bad ``quantize`` (or per_channel=False without int8 weights), int8 without calibration
+            data, unusable calibration images, or a model that cannot be exported as it is (``check_exportable``).
         ExportError: an op LiteRT's builtins do not take (the message names the op and its layer).
         ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
     """
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
+    _check_options(quantize, per_channel)
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":
@@ -120,17 +151,17 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         images, source = calibration.calibration_images(representative_data, model.inputs[0].shape[1:],
                                                         calibration_size, what="LiteRT int8")
     if keras.backend.backend() != "tensorflow":
-        return tf_subprocess.via_tensorflow("to_litert", model, path, check, sample, atol, quantize=quantize,
-                                            representative_data=images, dynamic_batch=dynamic_batch,
-                                            formulation=formulation)
+        return tf_subprocess.via_tensorflow(
+            "to_litert", model, path, check, sample, atol, quantize=quantize, representative_data=images,
+            dynamic_batch=dynamic_batch, formulation=formulation, debug_names=debug_names, per_channel=per_channel)
     start = time.time()
     sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None, formulation)
-    flatbuffer = _convert(model, function, quantize, images)
+    flatbuffer = _convert(model, function, quantize, images, per_channel, debug_names)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(flatbuffer)
     extra = {"quantize": quantize, "formulation": formulation, "bytes": len(flatbuffer),
-             "calibration": source}
+             "calibration": source, "debug_names": debug_names, "per_channel": per_channel}
     diffs = {}
     if check:
         runner = parity.litert_runner(path, names)

@@ -192,13 +192,19 @@ def banded_conv(x, kernel):
     return ops.expand_dims(y, -1)
 
 
-ONE_OUTPUT_CONVS = {"batch_as_channels": batch_as_channels_conv, "shifted": shifted_sum_conv, "banded": banded_conv}
+def same_conv(x, kernel):
+    """'same' conv (stride 1) as one conv op: "fused"'s channel gate (a conv along the descriptor's 1 x C view)."""
+    return ops.conv(x, kernel, padding="same")
+
+
+ONE_OUTPUT_CONVS = {"batch_as_channels": batch_as_channels_conv, "shifted": shifted_sum_conv, "banded": banded_conv,
+                    "fused": same_conv}
 
 
 def apply_conv(conv, x):
     """``conv(x)`` for a one-output-channel, stride-1, 'same' Conv2D layer, computed as ``formulation()`` says."""
     how = formulation(conv.kernel.shape[:2])
-    if how == "plain":
+    if how in ("plain", "fused"):
         return conv(x)
     kernel = ops.cast(conv.kernel, x.dtype)
     if max(kernel.shape[:2]) > 1:
@@ -218,6 +224,43 @@ def apply_channel_conv1d(conv, pooled):
     kernel = ops.reshape(ops.cast(conv.kernel, pooled.dtype), (1, k, 1, 1))
     gate = ONE_OUTPUT_CONVS[how](image, kernel)
     return ops.sigmoid(ops.reshape(gate, (-1, 1, 1, channels)))
+
+
+def _strip_taps(kernel, size):
+    """(2 * size - 1, c_in) taps of a one-output (k, c_in) 'same' strip kernel over a map of ``size`` along it,
+    centred (row size - 1 is the output's own row); taps that could only ever see padding are dropped."""
+    k = kernel.shape[0]
+    top = (k - 1) // 2  # TensorFlow's 'same': output row i reads input row i + t - top
+    place = np.zeros((2 * size - 1, k), np.float32)  # place[r, t] = 1: tap t sits at row r of the wide kernel
+    for t in range(k):
+        if 0 <= size - 1 + t - top < 2 * size - 1:
+            place[size - 1 + t - top, t] = 1
+    return ops.matmul(ops.cast(place, kernel.dtype), kernel)
+
+
+def full_span_strip_kernel(conv_h, conv_w, height, width):
+    """(2H - 1, 2W - 1, c_in, 2) kernel of one 'same' conv that computes both axial strip convs of a (B, H, W, c_in)
+    map s at once: channel 0 = conv_h(mean_W s), channel 1 = conv_w(mean_H s), each already broadcast over the axis
+    it pooled. The pooling is folded into the kernel: a width of 2W - 1 with 'same' padding covers all W columns
+    from every output column, so weights 1 / W along it are the mean."""
+    kh = _strip_taps(conv_h.kernel[:, 0, :, 0], height) / width  # (2H - 1, c_in): every column
+    kw = _strip_taps(conv_w.kernel[0, :, :, 0], width) / height  # (2W - 1, c_in): every row
+    shape = (2 * height - 1, 2 * width - 1, kh.shape[-1])
+    return ops.stack([ops.broadcast_to(kh[:, None, :], shape), ops.broadcast_to(kw[None, :, :], shape)], axis=-1)
+
+
+def axial_gate(conv_h, conv_w, s):
+    """SC-SE's axial spatial gate sigmoid(conv_h(mean_W s)) * sigmoid(conv_w(mean_H s)), (B, H, W, 1), of a
+    (B, H, W, c) map s. Under "fused" (and a static H, W) one conv (``full_span_strip_kernel``), one sigmoid and a
+    product over its two channels: 3 ops for the 7 of two means, two convs, two sigmoids and a product."""
+    height, width = s.shape[1], s.shape[2]
+    if formulation(conv_h.kernel.shape[:2]) == "fused" and height and width:
+        kernel = ops.cast(full_span_strip_kernel(conv_h, conv_w, height, width), s.dtype)
+        bias = ops.cast(ops.concatenate([conv_h.bias, conv_w.bias]), s.dtype)
+        return ops.prod(ops.sigmoid(ops.conv(s, kernel, padding="same") + bias), axis=-1, keepdims=True)
+    g_h = ops.sigmoid(apply_conv(conv_h, ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
+    g_w = ops.sigmoid(apply_conv(conv_w, ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
+    return g_h * g_w
 
 
 def mean_max(x, axis):

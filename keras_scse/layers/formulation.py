@@ -8,6 +8,10 @@ the same function in several ways (tests/test_layers.py and tests/test_backends.
 - "batch_as_channels": one depthwise conv over the batch's maps.
 - "shifted": k x k shifted slices of one small matmul, summed (element-wise ops that XLA fuses).
 - "banded": one matmul with a banded matrix along the height, kw shifted slices along the width.
+- "fused": "plain" in the fewest graph ops, for converters (LiteRT int8: every op is a tensor with its own
+  quantisation parameters and table entries): the channel gate's conv1d as one conv on the descriptor's 1 x C
+  view (no expand_dims), SC-SE's two pooled strip convs as one wide conv (``base.axial_gate``: the means folded
+  into the kernel) with one sigmoid and a product over its two channels. Needs static map sizes (else "plain").
 - "auto": ``AUTO_FORMULATION[backend][kernel kind]``, the fastest measured (``formulation``).
 
 Choose one with ``with conv_formulation("plain"): ...`` around the model's first call or tracing: a traced or
@@ -19,7 +23,7 @@ import contextlib
 
 import keras
 
-FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted", "banded")
+FORMULATIONS = ("auto", "plain", "batch_as_channels", "shifted", "banded", "fused")
 
 # "auto" per backend, for 1-D kernels (1 x k and k x 1: SC-SE's strip convs, the channel conv1d of SC-SE and
 # ECA) and for k x k kernels (SCA, CBAM): the cheapest SqueezeNext44 training step on the 2-core CPU, from

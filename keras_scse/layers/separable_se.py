@@ -14,6 +14,7 @@ from keras_scse.layers.base import (
     AttentionLayer,
     apply_channel_conv1d,
     apply_conv,
+    axial_gate,
     channel_gate_conv1d,
     check_choice,
     eca_kernel_size,
@@ -101,9 +102,7 @@ class SeparableSqueezeExcite(AttentionLayer):
         if self.spatial == "conv":
             g_s = ops.sigmoid(apply_conv(self.conv_w, apply_conv(self.conv_h, s)))
         else:
-            g_h = ops.sigmoid(apply_conv(self.conv_h, ops.mean(s, axis=2, keepdims=True)))  # (B, H, 1, 1)
-            g_w = ops.sigmoid(apply_conv(self.conv_w, ops.mean(s, axis=1, keepdims=True)))  # (B, 1, W, 1)
-            g_s = g_h * g_w
+            g_s = axial_gate(self.conv_h, self.conv_w, s)
         return {"channel": g_c, "spatial": g_s}
 
     def attend(self, x, training=None):

@@ -90,6 +90,7 @@ def test_fused_litert_files_have_fewer_ops_and_no_debug_names(tmp_path):
     assert fused["bytes"] < plain["bytes"]
 
 
+@pytest.mark.slow  # two int8 conversions, ~30 s: an opt-in option (the default tier is near its 10 minutes)
 def test_per_tensor_int8_weights_are_smaller_and_only_for_int8_weights(tmp_path):
     model, x = tiny_scse(), noise(16, seed=2)
     sizes = {per_channel: export.to_litert(model, tmp_path / f"{per_channel}.tflite", quantize="int8",

@@ -210,22 +210,26 @@ def test_pretrained_scsenet44_loads_at_other_input_sizes():
                                   small.get_layer("stage1_unit1_attention").weights[2].numpy())
 
 
-def test_a_classifier_at_another_size_resizes_to_the_checkpoints_unless_asked_for_native_resolution():
-    from keras_scse.applications import SCSENet44
-
-    small = SCSENet44(weights="fashion_mnist")  # classes=1000, keras' default, stands for the checkpoint's 10
-    resized = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1))
-    native = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1), native_resolution=True)
-    backbone = SCSENet44(weights="fashion_mnist", input_shape=(64, 64, 1), include_top=False)
+def test_a_classifier_at_another_size_resizes_to_the_checkpoints_unless_asked_for_native_resolution(registered,
+                                                                                                     monkeypatch):
+    _, entry, _ = registered
+    monkeypatch.setitem(W.PRETRAINED, ("Tiny", "unit"), dataclasses.replace(entry, fixed_size=True))
+    small = SqueezeNext(**TINY, weights="unit")  # classes=1000, keras' default, stands for the checkpoint's 10
+    resized = SqueezeNext(**TINY, weights="unit", input_shape=(64, 64, 1))
+    native = SqueezeNext(**TINY, weights="unit", input_shape=(64, 64, 1), native_resolution=True)
+    backbone = SqueezeNext(**TINY, weights="unit", input_shape=(64, 64, 1), include_top=False)
     assert small.output_shape == resized.output_shape == (None, 10)
     names = [[layer.name for layer in model.layers] for model in (small, resized, native, backbone)]
     assert ["resize_to_checkpoint" in layers for layers in names] == [False, True, False, False]
     x = np.random.default_rng(0).random((2, 64, 64, 1), dtype="float32")
     at_32 = keras.ops.image.resize(x, (32, 32), interpolation="bilinear")
     np.testing.assert_allclose(resized.predict(x, verbose=0), small.predict(at_32, verbose=0), atol=1e-5)
-    assert not np.allclose(native.predict(x, verbose=0), resized.predict(x, verbose=0), atol=1e-3)
+    assert native.get_layer("stem_conv").input.shape[1:3] == (64, 64)  # the native model sees the 64 px input
     with pytest.raises(ValueError, match="`classes` should be 10"):
-        SCSENet44(weights="fashion_mnist", classes=7)
+        SqueezeNext(**TINY, weights="unit", classes=7)
+    from keras_scse.applications import presets
+
+    assert presets.preset_entry("SCSENet44/fashion_mnist").fixed_size  # the shipped weights are resized too
 
 
 def test_the_model_card_gives_the_committed_accuracy_at_other_sizes():

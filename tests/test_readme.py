@@ -158,6 +158,13 @@ def test_readme_is_a_front_page():
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail to docs/ (limit {README_MAX_LINES})"
 
 
+def test_readme_says_what_a_new_user_trips_over():
+    """Issue #28's reader found neither: how a saved model loads elsewhere, and what the exit codes mean."""
+    text = " ".join(read("README.md").split())
+    assert "load with `keras.saving.load_model` once `keras_scse` is imported" in text
+    assert "Exit status: 0 done; 2 the input was wrong" in text
+
+
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
 

@@ -152,10 +152,10 @@ def resize_to_checkpoint(img_input, args, entry, native_resolution=False):
     to that size inside the model (keras-hub's ImageConverter does this outside): such weights only work at
     their size. ``native_resolution=True``, ``include_top=False`` (a backbone's feature maps follow the input)
     and checkpoints trained to work at any size leave the input as it is."""
-    trained = tuple(entry.input_shape[:2]) if entry is not None else None
-    if native_resolution or not args.include_top or not getattr(entry, "fixed_size", False):
+    if entry is None or not entry.fixed_size or native_resolution or not args.include_top:
         return img_input
-    if tuple(spatial_size(img_input)) == trained:
+    trained = tuple(entry.input_shape[:2])  # registry shapes are (H, W, C)
+    if spatial_size(img_input) == trained:
         return img_input
     # bilinear without antialias: from 64 px it averages 2 x 2 pixels, which measured best (docs/models.md)
     return keras.layers.Resizing(*trained, interpolation="bilinear", name="resize_to_checkpoint")(img_input)

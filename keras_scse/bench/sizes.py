@@ -5,7 +5,9 @@ import keras
 import numpy as np
 
 from keras_scse.applications import presets
+from keras_scse.bench.table import write_table
 from keras_scse.data.numpy_pipeline import to_float
+from keras_scse.data.sources import fashion_mnist_arrays
 
 COLUMNS = (("input size", "size", ""), ("accuracy % (resized to the checkpoint's size)", "resized_pct", ".2f"),
            ("accuracy % (native resolution)", "native_pct", ".2f"))
@@ -33,9 +35,6 @@ def accuracy_by_size(preset, images, labels, sizes):
 
 def write_size_table(preset, sizes, stem, command):
     """The table of ``accuracy_by_size`` on all Fashion-MNIST test images (the shipped preset's test set)."""
-    from keras_scse.bench.table import write_table
-    from keras_scse.data.sources import fashion_mnist_arrays
-
     images, labels = fashion_mnist_arrays("test")
     rows = accuracy_by_size(preset, images, labels, sizes)
     notes = [f"{len(labels):,} Fashion-MNIST test images (28 px) resized to S x S (bilinear); the classifier built "

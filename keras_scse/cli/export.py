@@ -135,7 +135,8 @@ def check_export(parser, args):
                      "images with one sub-folder per class, from the data the model will see")
     if args.calibration and args.quantize != "int8":
         parser.error("--calibration is for --quantize int8")
-    reason = unwritable(output_path(args))
+    output = output_path(args)
+    reason = unwritable(output)
     if reason:
-        parser.error(f"cannot write the export to {output_path(args)}: {reason}; give --output a path in a "
-                     "folder you can write to")
+        parser.error(f"cannot write the export to {output}: {reason}; give --output a path in a folder you can "
+                     "write to")

@@ -25,7 +25,7 @@ demo: $(VENV)/.installed fashion-mnist
 	$(BIN)/keras-scse demo
 
 test: $(VENV)/.installed fashion-mnist
-	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist loadfile --durations=10
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -177,10 +177,10 @@ def check_same(results):
 
 @JAX
 @pytest.mark.backend
+@pytest.mark.slow  # 25 s; the default tier keeps every attention layer's channels_first parity (above)
 def test_channels_first_on_jax_quickest_model():
     """channels_first = channels_last on the same weights (transposed input), within 1e-5, on JAX
-    (tests/scripts/channels_first.py; 64 px so that the last maps are 2 x 2): the quickest model here (15 s),
-    every other one in the slow tier."""
+    (tests/scripts/channels_first.py; 64 px so that the last maps are 2 x 2): the quickest model (15 s)."""
     check_same(run_on_jax(64, "SCAResNet18"))
 
 

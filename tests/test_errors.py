@@ -60,6 +60,9 @@ ISSUE_CASES = {
                            ["cannot write the export to README.md/x.onnx", "is a file, not a folder", "--output"]),
     "export unwritable": (["export", "--model", "SCSENet44", "--output", "/proc/x.onnx"],
                           ["cannot write the export to /proc/x.onnx", "/proc is not writable"]),
+    "int8 weights without int8": (["export", "--model", "SCSENet44", "--format", "litert", "--int8-weights",
+                                   "per-tensor"], ["--int8-weights per-tensor is for --format litert with --quantize"]),
+    "names kept in onnx": (["export", "--model", "SCSENet44", "--keep-names"], ["--keep-names is for --format litert"]),
 }
 
 

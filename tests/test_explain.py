@@ -305,6 +305,10 @@ def test_pointing_hits_at_the_canvas_resolution_and_coarser():
     coarse[0, 0, 0], coarse[1, 1, 1] = 1, 1  # centre (2, 2) is in the box, (6, 6) is not
     np.testing.assert_array_equal(explain.pointing_hits(coarse, boxes, 8), [True, False])
     assert explain.chance_rate(boxes, 8) == 16 / 64
+    plateau = np.zeros((2, 8, 8))
+    plateau[:, 0:4, 4] = 1  # rows 0-3 share the maximum: their centroid (y = 2 px) is in the box, row 0 is not
+    np.testing.assert_array_equal(explain.pointing_hits(plateau, boxes, 8), [True, True])
+    np.testing.assert_array_equal(explain.pointing_hits(np.zeros((2, 8, 8)), boxes, 8), [False, False])  # flat
     with pytest.raises(ValueError, match="one map per box"):
         explain.pointing_hits(fine[:1], boxes, 8)
 

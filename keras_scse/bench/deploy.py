@@ -13,11 +13,12 @@ from keras_scse.bench.table import write_table
 from keras_scse.bench.timing import round_robin, spread
 from keras_scse.export import litert, onnx_export, parity, serving
 
-# (row label, format, quantize, export options); "int8 per-tensor": to_litert's per_channel=False (a private
-# converter switch), the only LiteRT int8 file at <= 35% of the float32 file (benchmarks/results/export/README.md)
+# (row label, format, quantize, export options); "LiteRT int8" is to_litert's default: "plain", per-tensor weights
+# for a model without depthwise convs; the last two rows: per-channel weights, and the "fused" formulation
 ROWS = (("Keras float32", "keras", None, {}), ("ONNX float32", "onnx", None, {}), ("ONNX int8", "onnx", "int8", {}),
         ("LiteRT float32", "litert", None, {}), ("LiteRT float16", "litert", "float16", {}),
-        ("LiteRT int8", "litert", "int8", {}), ("LiteRT int8 per-tensor", "litert", "int8", {"per_channel": False}))
+        ("LiteRT int8", "litert", "int8", {}), ("LiteRT int8 per-channel", "litert", "int8", {"per_channel": True}),
+        ("LiteRT int8 fused", "litert", "int8", {"formulation": "fused"}))
 COLUMNS = (("format", "label", ""), ("accuracy %", "accuracy_pct", ".2f"), ("file MB", "megabytes", ".2f"),
            ("vs float32 file", "size_vs_float32_pct", "{:.1f}%"), ("latency ms (median)", "latency_ms", ".2f"),
            ("IQR ms", "latency_iqr_ms", ".2f"), ("top-1 agreement with Keras %", "agreement_pct", ".2f"),

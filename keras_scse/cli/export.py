@@ -84,7 +84,9 @@ def _export(export, model, output, args):
     if args.format == "onnx":
         return export.to_onnx(model, output, opset=args.opset, quantize=args.quantize, **calibration, **options)
     if args.format == "litert":
-        return export.to_litert(model, output, quantize=args.quantize, **calibration, **options)
+        per_channel = {"auto": "auto", "per-channel": True, "per-tensor": False}[args.int8_weights]
+        return export.to_litert(model, output, quantize=args.quantize, per_channel=per_channel,
+                                debug_names=args.keep_names, **calibration, **options)
     return export.to_savedmodel(model, output, **options)
 
 
@@ -110,6 +112,11 @@ def add_export(sub):
                     help="int8's calibration images: a dataset name (fashion_mnist, a TFDS name) or an image folder "
                          "with one sub-folder per class (its first --calibration-size training images)")
     ex.add_argument("--calibration-size", type=positive_int, default=DEFAULT_SIZE, help="calibration images")
+    ex.add_argument("--int8-weights", choices=("auto", "per-channel", "per-tensor"), default="auto",
+                    help="litert int8/dynamic: a scale per output channel or per weight tensor (smaller); auto: "
+                         "per-channel only for models with depthwise convolutions")
+    ex.add_argument("--keep-names", action="store_true",
+                    help="litert: keep every tensor's debug name (larger file; for tools that look tensors up)")
     defaults = library_defaults(to_onnx)
     ex.add_argument("--opset", type=positive_int, help="ONNX opset")
     ex.add_argument("--atol", type=non_negative_float, help="largest allowed |exported - keras| difference (default "
@@ -135,6 +142,10 @@ def check_export(parser, args):
                      "images with one sub-folder per class, from the data the model will see")
     if args.calibration and args.quantize != "int8":
         parser.error("--calibration is for --quantize int8")
+    if args.int8_weights != "auto" and (args.format != "litert" or args.quantize not in ("int8", "dynamic")):
+        parser.error(f"--int8-weights {args.int8_weights} is for --format litert with --quantize int8 or dynamic")
+    if args.keep_names and args.format != "litert":
+        parser.error("--keep-names is for --format litert")
     output = output_path(args)
     reason = unwritable(output)
     if reason:

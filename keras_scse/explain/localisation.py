@@ -33,16 +33,22 @@ def pointing_hits(maps, boxes, canvas_size, margin=0):
     """Whether each map's maximum lies inside its box (grown by ``margin`` pixels on every side): bool (N,).
 
     ``maps`` (N, H, W) cover the whole canvas at any resolution (a heat map at the canvas' size, or a stage's
-    gates at a fraction of it): the maximum cell's centre is scaled to canvas pixels. Ties: the first cell."""
+    gates at a fraction of it): the maximum cell's centre is scaled to canvas pixels. A maximum shared by several
+    cells (a plateau: a resized map repeats its border cells' values up to the edge) is their centroid, not the
+    first one, which would pull maxima towards the top-left corner. A map with nothing positive has no maximum:
+    a miss."""
     maps = np.asarray(maps)
     if maps.ndim != 3 or len(maps) != len(boxes):
         raise ValueError(f"`maps` must be (N, H, W) with one map per box ({len(boxes)}); received {maps.shape}.")
-    rows, cols = np.unravel_index(maps.reshape(len(maps), -1).argmax(axis=1), maps.shape[1:])
-    y = (rows + 0.5) * canvas_size / maps.shape[1]
-    x = (cols + 0.5) * canvas_size / maps.shape[2]
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    at_peak = maps >= peak
+    count = at_peak.sum(axis=(1, 2))
+    y = (at_peak.sum(axis=2) @ np.arange(maps.shape[1]) / count + 0.5) * canvas_size / maps.shape[1]
+    x = (at_peak.sum(axis=1) @ np.arange(maps.shape[2]) / count + 0.5) * canvas_size / maps.shape[2]
     top, left, height, width = np.asarray(boxes).T
     top, left, height, width = top - margin, left - margin, height + 2 * margin, width + 2 * margin
-    return (y >= top) & (y < top + height) & (x >= left) & (x < left + width)
+    inside = (y >= top) & (y < top + height) & (x >= left) & (x < left + width)
+    return inside & (peak[:, 0, 0] > 0)
 
 
 def chance_rate(boxes, canvas_size):
@@ -57,7 +63,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50):
 
     Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "grad_cam_cell" (the Grad-CAM
     layer's cell size in pixels), "grad_cam_near" (hit rate within one cell of the box), "grad_cam_flat" (maps
-    with nothing positive: their maximum is the first pixel), "gates": {layer: hit rate}, "gate_sizes":
+    with nothing positive: misses), "gates": {layer: hit rate}, "gate_sizes":
     {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained, and their
     ``boxes``."""
     canvas_size = canvases.shape[1]

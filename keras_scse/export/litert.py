@@ -2,11 +2,19 @@
 converter with builtin ops only, then parity with ``ai_edge_litert``'s interpreter (what phones and small CPUs
 run). Float32, float16 weights, dynamic-range int8 weights, or full-integer int8 calibrated on real images.
 
-The attention layers are traced in the "fused" conv formulation (``layers.formulation``): TensorFlow's "auto"
+The attention layers are traced in the "plain" conv formulation (``layers.formulation``): TensorFlow's "auto"
 (batch_as_channels) lowers to DepthwiseConv2dNative with a batch-dependent channel count, which LiteRT's builtins
-do not take (ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "fused" gives the fewest ops and the smallest
-file: the shipped SCSENet44 in 726 ops against "plain"'s 932 (11 per SC-SE block, not 16); a one-block SC-SENet
-in "plain" has 96 ops, "banded" 242, "shifted" 320 (benchmarks/results/export/README.md).
+do not take (ERROR_NEEDS_FLEX_OPS). Of the formulations LiteRT takes, "plain" runs fastest; "fused" gives the
+fewest ops and the smallest file (the shipped SCSENet44 in 726 ops against 932: 11 per SC-SE block, not 16) but
+runs slower (its wide strip convs); a one-block SC-SENet in "plain" has 96 ops, "banded" 242, "shifted" 320
+(benchmarks/results/export/README.md).
+
+int8 weights: per tensor (one scale a weight tensor) unless the model has depthwise convolutions, whose channels'
+weight ranges (after BatchNorm is folded in) differ too much for one scale (Krishnamoorthi 2018, "Quantizing deep
+convolutional networks for efficient inference"); elsewhere per-channel scales cost ~20% of an int8 file (a float32
+scale and an int64 zero point per output channel) for no measured accuracy (the shipped SCSENet44: 92.21% either
+way). TFLiteConverter's only switch for it is private (``_experimental_disable_per_channel``), so the written file
+is checked: the report's ``per_channel`` says what it holds.
 
 Every tensor of a .tflite file carries a debug name (TensorFlow's fused op locations, up to ~360 characters):
 a fifth of an int8 file. ``debug_names=False`` (the default) empties them, keeping the input and output tensors'
@@ -17,13 +25,15 @@ import os
 import re
 import tempfile
 import time
+import warnings
 
 import keras
 
 from keras_scse.export import calibration, parity, serving, tf_subprocess
 
 QUANTIZATIONS = (None, "float16", "dynamic", "int8")
-LITERT_FORMULATION = "fused"
+LITERT_FORMULATION = "plain"
+INT8_WEIGHTS = ("dynamic", "int8")  # the quantizations with int8 weights, where per_channel applies
 # Largest allowed max |litert - keras| per quantization; None: measured and reported, not enforced (int8
 # moves softmax outputs by a few 1/256 steps, more on random noise than on images).
 DEFAULT_ATOL = {None: 1e-4, "float16": 1e-2, "dynamic": None, "int8": None}
@@ -85,9 +95,28 @@ def clear_tensor_names(flatbuffer):
 def _check_options(quantize, per_channel):
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
-    if not per_channel and quantize not in ("dynamic", "int8"):
+    if per_channel not in ("auto", True, False):
+        raise ValueError(f"`per_channel` must be 'auto', True or False; received per_channel={per_channel!r}.")
+    if per_channel is False and quantize not in INT8_WEIGHTS:
         raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
                          f"quantize={quantize!r}.")
+
+
+def has_depthwise_convs(model):
+    """Whether ``model`` has a depthwise (or separable) convolution anywhere: per_channel="auto" keeps
+    per-channel int8 weights for it."""
+    kinds = (keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+    return any(isinstance(layer, kinds) for layer, _ in serving.walk_layers(model))
+
+
+def weights_per_channel(flatbuffer):
+    """Whether a .tflite file's weights are quantized per channel: some constant tensor has several scales."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    return any(tensor.quantization is not None and tensor.quantization.scale is not None
+               and len(tensor.quantization.scale) > 1 and model.buffers[tensor.buffer].data is not None
+               for graph in model.subgraphs for tensor in graph.tensors)
 
 
 def _convert(model, function, quantize, images, per_channel=True, debug_names=True):
@@ -111,7 +140,7 @@ def _convert(model, function, quantize, images, per_channel=True, debug_names=Tr
 
 def to_litert(model, path, quantize=None, representative_data=None, calibration_size=calibration.DEFAULT_SIZE,
               dynamic_batch=True, check=True, sample=None, atol="auto", formulation=LITERT_FORMULATION,
-              debug_names=False, per_channel=True):
+              debug_names=False, per_channel="auto"):
     """Export a Keras model to LiteRT (a .tflite file) and check it against Keras with ai_edge_litert.
 
     Args:
@@ -129,13 +158,14 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         atol: largest allowed max |litert - keras|; "auto": ``DEFAULT_ATOL[quantize]``; None: report only.
         formulation: how the attention layers are traced (``layers.formulation``; the module docstring).
         debug_names: keep every tensor's name; False (default): only the input's and outputs' (and the signature).
-        per_channel: int8 weights with a scale per output channel; False: per tensor (smaller file; through the
-            converter's private ``_experimental_disable_per_channel``).
+        per_channel: int8 weights with a scale per output channel (True) or per tensor (False: a smaller file,
+            through the converter's private ``_experimental_disable_per_channel``); "auto": True only for models
+            with depthwise convolutions (the module docstring).
 
     Returns:
         ``to_onnx``'s report (format "litert") plus quantize, formulation, bytes, calibration (where the images
-        came from), debug_names, per_channel and, when quantized, the top-1 agreement with Keras on the
-        calibration images (or ``sample``).
+        came from), debug_names, per_channel (what the file holds; None without int8 weights) and, when
+        quantized, the top-1 agreement with Keras on the calibration images (or ``sample``).
 
     Raises:
         ValueError: bad ``quantize`` (or per_channel=False without int8 weights), int8 without calibration
@@ -144,6 +174,8 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
     """
     _check_options(quantize, per_channel)
+    if per_channel == "auto":
+        per_channel = has_depthwise_convs(model)
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":
@@ -160,8 +192,12 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(flatbuffer)
+    written = weights_per_channel(flatbuffer) if quantize in INT8_WEIGHTS else None
+    if written and not per_channel:
+        warnings.warn("TensorFlow's LiteRT converter ignored `_experimental_disable_per_channel` (a private switch): "
+                      f"{path} has per-channel int8 weights, a larger file.", stacklevel=2)
     extra = {"quantize": quantize, "formulation": formulation, "bytes": len(flatbuffer),
-             "calibration": source, "debug_names": debug_names, "per_channel": per_channel}
+             "calibration": source, "debug_names": debug_names, "per_channel": written}
     diffs = {}
     if check:
         runner = parity.litert_runner(path, names)

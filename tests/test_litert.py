@@ -176,6 +176,7 @@ def test_float16_and_dynamic_quantization(tmp_path):
         report = export.to_litert(model, tmp_path / f"{quantize}.tflite", quantize=quantize)
         sizes[quantize] = report["bytes"]
         assert report["quantize"] == quantize and run_litert(report["path"], noise(2)).shape == (2, 3)
+        assert report["per_channel"] is {"float16": None, "dynamic": False}[quantize]  # per tensor by default
     assert report["atol"] is None and sizes["float16"] > sizes["dynamic"]  # 2 bytes a weight against 1
 
 

@@ -281,7 +281,7 @@ def test_cli_litert_int8_and_errors(tmp_path, capsys):
 @pytest.mark.slow  # ~6 min: the shipped SCSENet44 converted three times
 def test_shipped_scsenet44_int8_size_and_accuracy(tmp_path):
     """Issue #26's bar on the shipped model (first 2,000 test images): int8 within 0.5 points of float32 and the
-    default int8 file (per-tensor weights) under 35% of the float32 file; per-channel weights under 41%
+    default int8 file (per-tensor weights) under 35% of the float32 file; per-channel weights under 42%
     (benchmarks/results/export/README.md: why per-channel cannot reach 35%)."""
     from keras_scse import data
 
@@ -297,5 +297,5 @@ def test_shipped_scsenet44_int8_size_and_accuracy(tmp_path):
         accuracy[name] = 100 * float(np.mean(predicted == test.labels))
     assert reports["int8"]["per_channel"] is False and reports["per_channel"]["per_channel"] is True
     assert reports["int8"]["bytes"] < 0.35 * reports["float32"]["bytes"]
-    assert reports["per_channel"]["bytes"] < 0.41 * reports["float32"]["bytes"]
+    assert reports["per_channel"]["bytes"] < 0.42 * reports["float32"]["bytes"]
     assert accuracy["float32"] - 0.5 <= min(accuracy["int8"], accuracy["per_channel"]), accuracy

@@ -174,8 +174,8 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
     """
     _check_options(quantize, per_channel)
-    if per_channel == "auto":
-        per_channel = has_depthwise_convs(model)
+    if per_channel == "auto":  # (without int8 weights there is nothing to switch)
+        per_channel = has_depthwise_convs(model) if quantize in INT8_WEIGHTS else True
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":

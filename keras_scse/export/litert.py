@@ -92,7 +92,8 @@ def clear_tensor_names(flatbuffer):
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def _check_options(quantize, per_channel):
+def _checked_per_channel(model, quantize, per_channel):
+    """``per_channel`` checked against ``quantize``, "auto" resolved (without int8 weights nothing is switched)."""
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"`quantize` must be one of {list(QUANTIZATIONS)}; received quantize={quantize!r}.")
     if per_channel not in ("auto", True, False):
@@ -100,6 +101,9 @@ def _check_options(quantize, per_channel):
     if per_channel is False and quantize not in INT8_WEIGHTS:
         raise ValueError(f"per_channel=False applies to int8 weights (quantize='dynamic' or 'int8'); received "
                          f"quantize={quantize!r}.")
+    if per_channel == "auto":
+        return has_depthwise_convs(model) if quantize in INT8_WEIGHTS else True
+    return per_channel
 
 
 def has_depthwise_convs(model):
@@ -117,6 +121,19 @@ def weights_per_channel(flatbuffer):
     return any(tensor.quantization is not None and tensor.quantization.scale is not None
                and len(tensor.quantization.scale) > 1 and model.buffers[tensor.buffer].data is not None
                for graph in model.subgraphs for tensor in graph.tensors)
+
+
+def _write(flatbuffer, path, quantize, per_channel):
+    """Write the .tflite bytes; return whether its weights are per channel (None without int8 weights), warning
+    when the converter ignored the private per-tensor switch."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    written = weights_per_channel(flatbuffer) if quantize in INT8_WEIGHTS else None
+    if written and not per_channel:
+        warnings.warn("TensorFlow's LiteRT converter ignored `_experimental_disable_per_channel` (a private switch): "
+                      f"{path} has per-channel int8 weights, a larger file.", stacklevel=3)
+    return written
 
 
 def _convert(model, function, quantize, images, per_channel=True, debug_names=True):
@@ -173,9 +190,7 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
         ExportError: an op LiteRT's builtins do not take (the message names the op and its layer).
         ParityError: the LiteRT outputs differ from Keras by more than ``atol``.
     """
-    _check_options(quantize, per_channel)
-    if per_channel == "auto":  # (without int8 weights there is nothing to switch)
-        per_channel = has_depthwise_convs(model) if quantize in INT8_WEIGHTS else True
+    per_channel = _checked_per_channel(model, quantize, per_channel)
     atol = DEFAULT_ATOL[quantize] if atol == "auto" else atol
     images, source = None, None
     if quantize == "int8":
@@ -189,13 +204,7 @@ def to_litert(model, path, quantize=None, representative_data=None, calibration_
     start = time.time()
     sample, spec, function, names = serving.prepare(model, sample, dynamic_batch, None, formulation)
     flatbuffer = _convert(model, function, quantize, images, per_channel, debug_names)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(flatbuffer)
-    written = weights_per_channel(flatbuffer) if quantize in INT8_WEIGHTS else None
-    if written and not per_channel:
-        warnings.warn("TensorFlow's LiteRT converter ignored `_experimental_disable_per_channel` (a private switch): "
-                      f"{path} has per-channel int8 weights, a larger file.", stacklevel=2)
+    written = _write(flatbuffer, path, quantize, per_channel)
     extra = {"quantize": quantize, "formulation": formulation, "bytes": len(flatbuffer),
              "calibration": source, "debug_names": debug_names, "per_channel": written}
     diffs = {}

@@ -75,7 +75,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50):
     cam_hits, near_hits, flat, gate_hits, sizes = [], [], 0, {}, {}
     for start in range(0, len(right), batch_size):
         chosen = right[start:start + batch_size]
-        cams = grad_cam(model, canvases[chosen])
+        cams = grad_cam(model, canvases[chosen], layer=cam_layer.name)
         cam_hits.append(pointing_hits(cams, boxes[chosen], canvas_size))
         near_hits.append(pointing_hits(cams, boxes[chosen], canvas_size, margin=cell))
         flat += int(np.sum(cams.max(axis=(1, 2)) == 0))

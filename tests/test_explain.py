@@ -320,8 +320,10 @@ def test_pointing_game_reports_grad_cam_and_each_spatial_gate():
     canvases, boxes = explain.paste_on_canvas(items, 32, seed=0)
     labels = model.predict(canvases / 255, verbose=0).argmax(-1)  # all correct by construction
     labels[0] = (labels[0] + 1) % 3  # one wrong
-    result = explain.pointing_game(model, canvases.astype("float32") / 255, labels, boxes, batch_size=2)
+    result = explain.pointing_game(model, canvases.astype("float32") / 255, labels, boxes, batch_size=2,
+                                   other_layers=["P2"])
     assert result["accuracy"] == 0.75 and result["correct"] == 3
+    assert list(result["grad_cam_layers"]) == ["P2"] and 0 <= result["grad_cam_layers"]["P2"] <= 1
     assert 0 <= result["grad_cam"] <= 1 and result["grad_cam"] * 3 == round(result["grad_cam"] * 3)
     assert result["grad_cam"] <= result["grad_cam_near"] <= 1 and 0 <= result["grad_cam_flat"] <= 3
     assert result["grad_cam_cell"] in (2, 4, 8, 16)  # 32 px canvases, a pyramid level's stride

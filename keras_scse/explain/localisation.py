@@ -57,28 +57,31 @@ def chance_rate(boxes, canvas_size):
     return float(np.mean(boxes[:, 2] * boxes[:, 3]) / canvas_size**2)
 
 
-def pointing_game(model, canvases, labels, boxes, batch_size=50):
-    """How well ``model``'s Grad-CAM (default layer) and its attention layers' spatial gates point at the
-    object, on the correctly classified canvases.
+def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()):
+    """How well ``model``'s Grad-CAM (default layer, and ``other_layers``: names or pyramid keys) and its
+    attention layers' spatial gates point at the object, on the correctly classified canvases.
 
     Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "grad_cam_cell" (the Grad-CAM
     layer's cell size in pixels), "grad_cam_near" (hit rate within one cell of the box), "grad_cam_flat" (maps
-    with nothing positive: misses), "gates": {layer: hit rate}, "gate_sizes":
-    {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained, and their
-    ``boxes``."""
+    with nothing positive: misses), "grad_cam_layers": {other layer: hit rate}, "gates": {layer: hit rate},
+    "gate_sizes": {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained,
+    and their ``boxes``."""
     canvas_size = canvases.shape[1]
     cam_layer = choose_layer(model, None, canvases.shape[1:])
     cell = canvas_size / spatial_sizes(model, [cam_layer], canvases.shape[1:])[cam_layer.name][0]
     predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
                                 for i in range(0, len(canvases), batch_size)])
     right = np.flatnonzero(predicted == np.asarray(labels))
-    cam_hits, near_hits, flat, gate_hits, sizes = [], [], 0, {}, {}
+    cam_hits, near_hits, flat, gate_hits, sizes, other_hits = [], [], 0, {}, {}, {}
     for start in range(0, len(right), batch_size):
         chosen = right[start:start + batch_size]
         cams = grad_cam(model, canvases[chosen], layer=cam_layer.name)
         cam_hits.append(pointing_hits(cams, boxes[chosen], canvas_size))
         near_hits.append(pointing_hits(cams, boxes[chosen], canvas_size, margin=cell))
         flat += int(np.sum(cams.max(axis=(1, 2)) == 0))
+        for layer in other_layers:
+            maps = grad_cam(model, canvases[chosen], layer=layer)
+            other_hits.setdefault(layer, []).append(pointing_hits(maps, boxes[chosen], canvas_size))
         for layer, gates in attention_maps(model, canvases[chosen]).items():
             if "spatial" in gates:
                 sizes[layer] = list(gates["spatial"].shape[1:])
@@ -86,6 +89,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50):
     return {"accuracy": float(len(right) / len(canvases)), "correct": int(len(right)),
             "chance": chance_rate(boxes, canvas_size), "grad_cam": hit_rate(cam_hits), "grad_cam_cell": cell,
             "grad_cam_near": hit_rate(near_hits), "grad_cam_flat": flat,
+            "grad_cam_layers": {layer: hit_rate(hits) for layer, hits in other_hits.items()},
             "gates": {layer: hit_rate(hits) for layer, hits in gate_hits.items()}, "gate_sizes": sizes}
 
 

@@ -61,14 +61,14 @@ def main():
              full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     x, y, boxes = canvases("test", settings["test_images"], settings["canvas"], seed=2)
-    # pixels scaled as in training; every pyramid level, the default among them (P3 at 64 px, P2 at 40)
-    result = pointing_game(model, x / np.float32(255), y, boxes, other_layers=["P2", "P3", "P4", "P5"])
+    result = pointing_game(model, x / np.float32(255), y, boxes, other_layers=["P2", "P3", "P4", "P5"])  # as trained
     command = "python benchmarks/pointing_game.py" + (" --smoke" if args.smoke else "")
     os.makedirs(args.out, exist_ok=True)
     write_json({"settings": settings, "command": command, **result}, os.path.join(args.out, "results.json"))
+    text = report(result, settings, command)
     with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(report(result, settings, command))
-    print(report(result, settings, command), flush=True)
+        f.write(text)
+    print(text, flush=True)
 
 
 if __name__ == "__main__":

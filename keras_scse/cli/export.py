@@ -142,7 +142,9 @@ def check_export(parser, args):
                      "images with one sub-folder per class, from the data the model will see")
     if args.calibration and args.quantize != "int8":
         parser.error("--calibration is for --quantize int8")
-    if args.int8_weights != "auto" and (args.format != "litert" or args.quantize not in ("int8", "dynamic")):
+    from keras_scse.export.litert import INT8_WEIGHTS
+
+    if args.int8_weights != "auto" and (args.format != "litert" or args.quantize not in INT8_WEIGHTS):
         parser.error(f"--int8-weights {args.int8_weights} is for --format litert with --quantize int8 or dynamic")
     if args.keep_names and args.format != "litert":
         parser.error("--keep-names is for --format litert")

@@ -68,6 +68,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
     and their ``boxes``."""
     canvas_size = canvases.shape[1]
     cam_layer = choose_layer(model, None, canvases.shape[1:])
+    others = {layer: choose_layer(model, layer, canvases.shape[1:]) for layer in other_layers}  # a bad name fails here
     cell = canvas_size / spatial_sizes(model, [cam_layer], canvases.shape[1:])[cam_layer.name][0]
     predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
                                 for i in range(0, len(canvases), batch_size)])
@@ -79,8 +80,8 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
         cam_hits.append(pointing_hits(cams, boxes[chosen], canvas_size))
         near_hits.append(pointing_hits(cams, boxes[chosen], canvas_size, margin=cell))
         flat += int(np.sum(cams.max(axis=(1, 2)) == 0))
-        for layer in other_layers:
-            maps = grad_cam(model, canvases[chosen], layer=layer)
+        for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
+            maps = cams if target is cam_layer else grad_cam(model, canvases[chosen], layer=target.name)
             other_hits.setdefault(layer, []).append(pointing_hits(maps, boxes[chosen], canvas_size))
         for layer, gates in attention_maps(model, canvases[chosen]).items():
             if "spatial" in gates:

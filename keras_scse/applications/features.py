@@ -5,6 +5,8 @@ import re
 
 import keras
 
+PROBE_SIZE = 224  # the input size for reading strides of a model that takes any size
+
 
 def _squeezenext_levels(model):
     """Last unit of each SqueezeNext stage; stage strides 1, 2, 2, 2 after the stem (4 or 1)."""
@@ -25,27 +27,42 @@ def _data_format(model):
                 "channels_last")
 
 
-def _map_shapes(model, probe_size=224):
-    """{layer name: (height, width)} of the model's 4-D layer outputs (on a ``probe_size`` square input when
-    the model's input size is not static); and the input's (height, width) they were computed for."""
-    first = _data_format(model) == "channels_first"
-    spatial = (lambda shape: tuple(shape[2:4])) if first else (lambda shape: tuple(shape[1:3]))
-    maps = {layer.name: layer.output for layer in model.layers
-            if getattr(layer, "output", None) is not None and len(layer.output.shape) == 4}
-    size = spatial(model.input_shape)
-    if None not in size:
-        return {name: spatial(output.shape) for name, output in maps.items()}, size
-    channels = model.input_shape[1 if first else -1]
-    probe = keras.KerasTensor((1, channels, probe_size, probe_size) if first else (1, probe_size, probe_size, channels))
-    specs = keras.Model(model.input, maps).compute_output_spec(probe)
-    return {name: spatial(spec.shape) for name, spec in specs.items()}, (probe_size, probe_size)
+def _spatial(model, shape):
+    """(height, width) of a shape with a batch axis, in the model's data format."""
+    return tuple(shape[2:4]) if _data_format(model) == "channels_first" else tuple(shape[1:3])
+
+
+def _sized_input(model, input_shape=None):
+    """``input_shape`` (no batch axis), by default the model's own, with a 224 px square where it is not static."""
+    shape = tuple(input_shape) if input_shape is not None else tuple(model.input_shape[1:])
+    if None not in _spatial(model, (1, *shape)):
+        return shape
+    channels_first = _data_format(model) == "channels_first"
+    channels = shape[0 if channels_first else -1]
+    return (channels, PROBE_SIZE, PROBE_SIZE) if channels_first else (PROBE_SIZE, PROBE_SIZE, channels)
+
+
+def map_sizes(model, input_shape=None, layers=None):
+    """{layer name: (height, width)} of ``layers``' outputs (default: every layer with a 4-D output) for inputs
+    of ``input_shape`` (no batch axis, in the model's data format; default as ``_sized_input``)."""
+    if layers is None:
+        layers = [layer for layer in model.layers
+                  if getattr(layer, "output", None) is not None and len(layer.output.shape) == 4]
+    shape = _sized_input(model, input_shape)
+    if shape == tuple(model.input_shape[1:]):
+        return {layer.name: _spatial(model, layer.output.shape) for layer in layers}
+    specs = keras.Model(model.input, [layer.output for layer in layers]).compute_output_spec(
+        keras.KerasTensor((1, *shape)))
+    specs = specs if isinstance(specs, (list, tuple)) else [specs]
+    return {layer.name: _spatial(model, spec.shape) for layer, spec in zip(layers, specs)}
 
 
 def _stride_levels(model):
     """Any backbone: the last layer of each output stride 2**level (ResNet: conv{2..5}_block*_out; MobileNetV2:
     the expand_relu before each stride-2 block, then out_relu). Strides are read from the layers' output sizes,
     on a 224 px probe input when the model takes any size."""
-    shapes, (height, _) = _map_shapes(model)
+    height = _spatial(model, (1, *_sized_input(model)))[0]
+    shapes = map_sizes(model)
     last = {}
     for name, (rows, _) in shapes.items():
         if not rows or height % rows:

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_scse.applications.features import pyramid_layers
+from keras_scse.applications.features import map_sizes, pyramid_layers
 from keras_scse.explain import hooks
 from keras_scse.explain.gradients import gradient
 from keras_scse.explain.inputs import class_indices, classifier_output, model_images
@@ -27,20 +27,12 @@ def feature_maps(model):
     return levels
 
 
-def spatial_sizes(model, layers, image_shape):
-    """{layer name: (h, w)} of the layers' outputs for images of ``image_shape`` (H, W, C)."""
-    probe = keras.Model(model.input, [layer.output for layer in layers])
-    specs = probe.compute_output_spec(keras.KerasTensor((1, *image_shape)))
-    specs = specs if isinstance(specs, (list, tuple)) else [specs]
-    return {layer.name: tuple(spec.shape[1:3]) for layer, spec in zip(layers, specs)}
-
-
 def default_layer(model, candidates, image_shape):
     """The deepest pyramid level (or, without levels, the deepest 4-D layer) with at least 8 x 8 cells; when
     the input is too small for that, the one with the most cells."""
     levels = [layer for key, layer in candidates.items() if key.startswith("P") and key[1:].isdigit()]
     pool = levels or list(candidates.values())
-    sizes = spatial_sizes(model, pool, image_shape)
+    sizes = map_sizes(model, image_shape, pool)
     big = [layer for layer in pool if min(sizes[layer.name]) >= MIN_CELLS]
     if big:
         return big[-1]

@@ -4,8 +4,9 @@ black canvas give the box for free; a random point scores box area / canvas area
 
 import numpy as np
 
+from keras_scse.applications.features import map_sizes
 from keras_scse.explain.attention import attention_maps
-from keras_scse.explain.gradcam import choose_layer, grad_cam, spatial_sizes
+from keras_scse.explain.gradcam import choose_layer, grad_cam
 
 
 def paste_on_canvas(images, canvas_size, seed):
@@ -69,7 +70,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
     canvas_size = canvases.shape[1]
     cam_layer = choose_layer(model, None, canvases.shape[1:])
     others = {layer: choose_layer(model, layer, canvases.shape[1:]) for layer in other_layers}  # a bad name fails here
-    cell = canvas_size / spatial_sizes(model, [cam_layer], canvases.shape[1:])[cam_layer.name][0]
+    cell = canvas_size / map_sizes(model, canvases.shape[1:], [cam_layer])[cam_layer.name][0]
     predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
                                 for i in range(0, len(canvases), batch_size)])
     right = np.flatnonzero(predicted == np.asarray(labels))

@@ -1,30 +1,34 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
-    python benchmarks/pointing_game.py [--smoke]    # fine-tune (resumable, ~1 h on 2 cores), measure; toy sizes
+    python benchmarks/pointing_game.py [--smoke] [--full-epochs N]  # fine-tune (resumable, ~1 h), measure
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
-Grad-CAM's maximum (the default layer, and each pyramid level) and each SC-SE spatial gate's lies inside the
-28 x 28 box (a random point: 19.1%). Run folder: $KERAS_SCSE_RUNS (~/.cache/keras_scse/runs)/pointing_game;
-writes benchmarks/results/pointing_game/results.{json,md}.
+the maximum of Grad-CAM and of Grad-CAM++ (the default layer, and each pyramid level) and of each SC-SE spatial
+gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check. Run folder: $KERAS_SCSE_RUNS
+(~/.cache/keras_scse/runs)/pointing_game; writes benchmarks/results/pointing_game/results.{json,md}.
 """
 
 import argparse
 import os
 import statistics
+import warnings
 
 import keras
 import numpy as np
+from scipy.stats import spearmanr
 
 from keras_scse.data.sources import fashion_mnist_arrays
-from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game
+from keras_scse.explain import gates_by_size, grad_cam, paste_on_canvas, pointing_game
+from keras_scse.explain.gradcam import METHODS
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
 from keras_scse.training.report import write_json
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
-FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8)
-SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1)
+FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8, sanity_images=200)
+SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1, sanity_images=16)
+TOP_STAGE = ("stage4", "final", "predictions")  # the layers re-initialised first in Adebayo et al.'s cascade
 
 
 def canvases(split, count, canvas, seed):
@@ -34,39 +38,75 @@ def canvases(split, count, canvas, seed):
     return pasted, labels[chosen], boxes
 
 
+def sanity_check(model, x):
+    """Adebayo et al. 2018: each method's mean rank correlation (Spearman) between its maps of the trained model
+    and of the model with its top stage re-initialised, for the trained model's predicted classes (near 0: the
+    maps depend on what the top learned). Changes ``model``: call it last."""
+    classes = model.predict(x, verbose=0).argmax(-1)
+    trained = {method: grad_cam(model, x, class_index=classes, method=method) for method in METHODS}
+    fresh = keras.models.clone_model(model)
+    for layer in model.layers:
+        if layer.name.startswith(TOP_STAGE):
+            layer.set_weights(fresh.get_layer(layer.name).get_weights())
+    rho = {}
+    for method in METHODS:
+        randomised = grad_cam(model, x, class_index=classes, method=method)
+        with warnings.catch_warnings():  # a constant map (all zero) has no ranks: counted as uncorrelated
+            warnings.simplefilter("ignore")
+            rho[method] = float(np.mean(np.nan_to_num([spearmanr(a.ravel(), b.ravel())[0]
+                                                       for a, b in zip(trained[method], randomised)])))
+    return rho
+
+
 def report(result, settings, command):
     lines = [f"Command: `{command}`; {settings}; 2-core x86_64 CPU, TensorFlow backend.", "",
              f"Canvas accuracy: **{result['accuracy']:.2%}** on {settings['test_images']} test canvases; "
              f"pointing game on the {result['correct']} correctly classified ones (a random point: "
-             f"{result['chance']:.1%}):", "", "| map | hits inside the box |", "|---|---:|",
-             f"| Grad-CAM, default layer | {result['grad_cam']:.1%} |",
-             f"| Grad-CAM, within one cell ({result['grad_cam_cell']:g} px) of the box; {result['grad_cam_flat']} "
-             f"maps with nothing positive | {result['grad_cam_near']:.1%} |"]
-    lines += [f"| Grad-CAM at {key} | {rate:.1%} |" for key, rate in result["grad_cam_layers"].items()]
+             f"{result['chance']:.1%}):", "", "| map | hits inside the box |", "|---|---:|"]
+    for method, rates in result["cams"].items():
+        name = METHODS[method]
+        lines += [f"| {name}, default layer | {rates['default']:.1%} |",
+                  f"| {name}, within one cell ({result['cell']:g} px) of the box; {rates['flat']} maps with "
+                  f"nothing positive | {rates['near']:.1%} |"]
+        lines += [f"| {name} at {key} | {rate:.1%} |" for key, rate in rates["layers"].items()]
     lines += [f"| SC-SE spatial gates at {h}x{w} (mean of {len(rates)} layers; min-max {min(rates):.1%}-"
               f"{max(rates):.1%}) | {statistics.mean(rates):.1%} |"
               for (h, w), rates in gates_by_size(result).items()]
+    lines += ["", f"Sanity check (Adebayo et al. 2018) on the first {settings['sanity_images']} test canvases: the "
+              "mean rank correlation of each method's maps before and after re-initialising the top stage "
+              f"({', '.join(TOP_STAGE)}); near 0: the maps depend on what the top learned.", "",
+              "| map | rank correlation |", "|---|---:|"]
+    lines += [f"| {METHODS[method]} | {rho:.2f} |" for method, rho in result["sanity"].items()]
     return "\n".join(lines) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--full-epochs", type=int, help="the fine-tune's full-model epochs (default 8; another "
+                        "budget gets its own run folder and results/pointing_game/full_epochs_<n>/)")
+    parser.add_argument("--out")
     args = parser.parse_args()
-    settings = SMOKE if args.smoke else FULL
-    run_dir = os.path.join(runs_root(), "pointing_game" + ("_smoke" if args.smoke else ""))
+    settings = dict(SMOKE if args.smoke else FULL)
+    suffix = "_smoke" if args.smoke else ""
+    if args.full_epochs is not None and args.full_epochs != settings["full_epochs"]:
+        settings["full_epochs"], suffix = args.full_epochs, f"{suffix}_full{args.full_epochs}"
+    out = args.out or os.path.join(OUT, f"full_epochs_{settings['full_epochs']}" if "_full" in suffix else "")
+    run_dir = os.path.join(runs_root(), "pointing_game" + suffix)
     x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1)
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
              full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     x, y, boxes = canvases("test", settings["test_images"], settings["canvas"], seed=2)
-    result = pointing_game(model, x / np.float32(255), y, boxes, other_layers=["P2", "P3", "P4", "P5"])  # as trained
-    command = "python benchmarks/pointing_game.py" + (" --smoke" if args.smoke else "")
-    os.makedirs(args.out, exist_ok=True)
-    write_json({"settings": settings, "command": command, **result}, os.path.join(args.out, "results.json"))
+    x = x / np.float32(255)  # as trained
+    result = pointing_game(model, x, y, boxes, other_layers=["P2", "P3", "P4", "P5"])
+    result["sanity"] = sanity_check(model, x[:settings["sanity_images"]])
+    command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
+                       ([f"--full-epochs {settings['full_epochs']}"] if "_full" in suffix else []))
+    os.makedirs(out, exist_ok=True)
+    write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))
     text = report(result, settings, command)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
+    with open(os.path.join(out, "results.md"), "w") as f:
         f.write(text)
     print(text, flush=True)
 

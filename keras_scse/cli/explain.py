@@ -83,7 +83,7 @@ def cmd_explain(args):
         paths = image_paths(args.images)
         images = read_images(paths, shape)
     pictures = explain.explain_images(model, images, args.out, class_names=list(class_names or []) or None,
-                                      top=args.top, layer=args.layer)
+                                      top=args.top, layer=args.layer, method=args.method)
     print(f"wrote {len(pictures)} explanation(s) and {write_index(args.out, paths, pictures)}")
     return 0
 
@@ -101,6 +101,10 @@ def add_explain(sub):
     ex.add_argument("--top", type=positive_int, default=3, help="classes listed per image")
     ex.add_argument("--layer", default=None, help="Grad-CAM layer: a layer name or P2..P5 (default: the deepest "
                     "feature map with at least 8x8 cells)")
+    # explain.gradcam.METHODS, written out: the parser is built before Keras is imported
+    ex.add_argument("--method", choices=["grad_cam", "grad_cam++"], default="grad_cam",
+                    help="the heat map: Grad-CAM, or Grad-CAM++, which points at the object more often but fails "
+                    "the sanity check of re-initialising the top layers (docs/explain.md)")
     ex.add_argument("--image-size", type=positive_int, default=64,
                     help="size the images are resized to when the model takes any size")
     ex.set_defaults(func=cmd_explain)

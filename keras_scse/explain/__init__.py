@@ -2,11 +2,12 @@
 lies, and figures of both.
 
 - ``attention_maps(model, images)``: {attention layer: {gate name: gates}}, from each layer's own ``gates``.
-- ``grad_cam(model, images, class_index=None, layer=None)``: Grad-CAM heat maps (B, H, W) in [0, 1].
+- ``grad_cam(model, images, class_index=None, layer=None, method="grad_cam")``: Grad-CAM (or Grad-CAM++) heat
+  maps (B, H, W) in [0, 1].
 - ``plot_explanation(image, heat, top_k, attention, path)``: one figure (image, heat overlay, top-k classes,
   attention maps per stage); ``explain_images(model_or_preset, images, folder)`` makes one per image, and
   ``plot_grid`` one for many images.
-- ``pointing_game(model, canvases, labels, boxes)``: how often Grad-CAM's and the spatial gates' maxima fall on
+- ``pointing_game(model, canvases, labels, boxes)``: how often the heat maps' and the spatial gates' maxima fall on
   the object (``paste_on_canvas`` makes such canvases; ``pointing_hits``, ``chance_rate``, ``gates_by_size``).
 """
 

@@ -1,5 +1,5 @@
 """Figures (matplotlib's object API, no pyplot: no global state, no display needed): the image, its Grad-CAM
-overlay, the top-k classes, and the attention maps of each stage; one PNG per image."""
+(or Grad-CAM++) overlay, the top-k classes, and the attention maps of each stage; one PNG per image."""
 
 import os
 
@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from keras_scse.applications.presets import from_preset, model_card
 from keras_scse.explain.attention import attention_maps
-from keras_scse.explain.gradcam import grad_cam
+from keras_scse.explain.gradcam import METHODS, grad_cam
 from keras_scse.explain.inputs import model_images
 
 
@@ -45,10 +45,10 @@ def draw_gate(ax, title, name, gate):
     ax.set_title(title, fontsize=7)
 
 
-def plot_explanation(image, heat=None, top_k=None, attention=None, path=None, title=None):
+def plot_explanation(image, heat=None, top_k=None, attention=None, path=None, title=None, heat_title="Grad-CAM"):
     """One image's explanation as a matplotlib Figure, saved as a PNG when ``path`` is given.
 
-    Row 1: the image, the Grad-CAM ``heat`` map (H, W) in [0, 1] over it, the ``top_k`` [(class name,
+    Row 1: the image, the ``heat`` map (H, W) in [0, 1] over it (titled ``heat_title``), the ``top_k`` [(class name,
     probability)] as bars. Then one row per stage: the gates of that stage's last attention layer from
     ``attention`` = {layer: {gate: array}} for this image (``attention_maps(...)`` indexed at the image;
     spatial gates as maps, channel gates as bars)."""
@@ -66,7 +66,7 @@ def plot_explanation(image, heat=None, top_k=None, attention=None, path=None, ti
     if heat is not None:
         axes[0, 1].imshow(shown, **grey)
         axes[0, 1].imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-        axes[0, 1].set_title("Grad-CAM", fontsize=8)
+        axes[0, 1].set_title(heat_title, fontsize=8)
     if top_k:
         ax = axes[0, 2]
         ax.set_axis_on()
@@ -107,9 +107,9 @@ def plot_grid(images, heat, captions, path=None, columns=8):
     return figure
 
 
-def explain_images(model, images, folder, class_names=None, top=3, class_index=None, layer=None):
-    """One PNG per image in ``folder`` ("explain_{i}.png", returned) with the image, Grad-CAM, top-k classes
-    and attention, and all of them in "grid.png" (``plot_grid``).
+def explain_images(model, images, folder, class_names=None, top=3, class_index=None, layer=None, method="grad_cam"):
+    """One PNG per image in ``folder`` ("explain_{i}.png", returned) with the image, its heat map (``grad_cam``
+    with ``layer`` and ``method``), top-k classes and attention, and all of them in "grid.png" (``plot_grid``).
 
     ``model``: a model, or a preset name ("SCSENet44/fashion_mnist"), built with its weights and its model
     card's class names (``class_names`` overrides them; default "class i")."""
@@ -118,7 +118,7 @@ def explain_images(model, images, folder, class_names=None, top=3, class_index=N
         model = from_preset(model)
     x = model_images(model, images)
     probabilities = ops.convert_to_numpy(model(x, training=False))
-    heat = grad_cam(model, x, class_index=class_index, layer=layer)
+    heat = grad_cam(model, x, class_index=class_index, layer=layer, method=method)
     maps = attention_maps(model, x)
     os.makedirs(folder, exist_ok=True)
     paths, names = [], class_names or [f"class {c}" for c in range(probabilities.shape[-1])]
@@ -131,5 +131,5 @@ def explain_images(model, images, folder, class_names=None, top=3, class_index=N
         one = {key: {name: gate if np.ndim(gate) == 0 else gate[i] for name, gate in gates.items()}
                for key, gates in maps.items()}
         paths.append(os.path.join(folder, f"explain_{i}.png"))
-        plot_explanation(x[i], heat[i], top_k, one, paths[-1], title=f"image {i}")
+        plot_explanation(x[i], heat[i], top_k, one, paths[-1], title=f"image {i}", heat_title=METHODS[method])
     return paths

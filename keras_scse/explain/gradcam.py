@@ -1,5 +1,5 @@
-"""Grad-CAM (Selvaraju et al. 2017): class-discriminative heat maps from a feature map and the gradient of the
-class score with respect to it."""
+"""Grad-CAM (Selvaraju et al. 2017) and Grad-CAM++ (Chattopadhay et al. 2018): class-discriminative heat maps
+from a feature map and the gradient of the class score with respect to it."""
 
 import keras
 import numpy as np
@@ -11,6 +11,7 @@ from keras_scse.explain.gradients import gradient
 from keras_scse.explain.inputs import class_indices, classifier_output, model_images
 
 MIN_CELLS = 8  # the default layer: the deepest feature map with at least 8 x 8 cells
+METHODS = {"grad_cam": "Grad-CAM", "grad_cam++": "Grad-CAM++"}  # a ``method``: its name in figures
 
 
 def feature_maps(model):
@@ -63,12 +64,12 @@ def logits_of(model):
     return last if getattr(activation, "__name__", None) == "softmax" else None
 
 
-def grad_cam(model, images, class_index=None, layer=None):
+def grad_cam(model, images, class_index=None, layer=None, method="grad_cam"):
     """Grad-CAM heat maps, numpy (B, H, W) in [0, 1] at the images' resolution (1 = the map's maximum).
 
-    map = ReLU(sum_k a_k A_k), a_k = the mean over the cells of d score / d A_k, A = ``layer``'s output,
-    bilinearly resized to the input and divided by its maximum (all zeros when nothing is positive). The score
-    is the class logit (the classifier's softmax is stepped around), for the predicted class by default.
+    map = ReLU(sum_k a_k A_k), A = ``layer``'s output, bilinearly resized to the input and divided by its maximum
+    (all zeros when nothing is positive); a_k as ``channel_weights`` for ``method``. The score is the class logit
+    (the classifier's softmax is stepped around), for the predicted class by default.
 
     Args:
         model: a classifier, output (batch, classes).
@@ -76,7 +77,13 @@ def grad_cam(model, images, class_index=None, layer=None):
         class_index: None (each image's predicted class), an int, or one int per image.
         layer: a layer name or a ``feature_extractor`` key ("P2".."P5"); None: the deepest feature map with at
             least 8 x 8 cells at this input size (else the one with the most cells).
+        method: "grad_cam" (Selvaraju et al. 2017) or "grad_cam++" (Chattopadhay et al. 2018). Grad-CAM++ points
+            at the object more often, but its maps barely change when the top layers are re-initialised (Adebayo
+            et al.'s sanity check, which Grad-CAM passes): read them as where features are active, not as the
+            class evidence (docs/explain.md).
     """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {list(METHODS)}; received method={method!r}.")
     x = model_images(model, images)
     classifier_output(model)
     target = choose_layer(model, layer, x.shape[1:])
@@ -86,10 +93,25 @@ def grad_cam(model, images, class_index=None, layer=None):
     features = ops.convert_to_numpy(seen["A"])
     onehot = np.eye(predictions.shape[-1], dtype="float32")[class_indices(class_index, predictions)]
     grads = class_score_gradient(model, x, target, onehot, features.shape)
-    cam = np.maximum(np.einsum("bhwk,bk->bhw", features, grads.mean(axis=(1, 2))), 0)
+    cam = np.maximum(np.einsum("bhwk,bk->bhw", features, channel_weights(method, features, grads)), 0)
     heat = ops.convert_to_numpy(ops.image.resize(cam[..., None], x.shape[1:3], interpolation="bilinear"))[..., 0]
     peak = heat.max(axis=(1, 2), keepdims=True)
     return np.clip(np.divide(heat, peak, out=np.zeros_like(heat), where=peak > 0), 0, 1)
+
+
+def channel_weights(method, features, grads):
+    """Each channel's weight a_k, (B, K), from the features A and the gradients g = d score / d A, (B, h, w, K).
+
+    "grad_cam": the mean of g over the cells. "grad_cam++": sum over the cells of alpha * ReLU(g), alpha = g^2 /
+    (2 g^2 + sum_cells(A) g^3) (the paper's eq. 19, the closed form for an exponential of the score; as
+    pytorch-grad-cam's GradCAMPlusPlus): a channel active all over the map (a large sum) weighs less than one
+    active only where its gradient is positive."""
+    if method == "grad_cam":
+        return grads.mean(axis=(1, 2))
+    squared = grads**2
+    denominator = 2 * squared + features.sum(axis=(1, 2), keepdims=True) * squared * grads
+    alpha = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
+    return (alpha * np.maximum(grads, 0)).sum(axis=(1, 2))
 
 
 def class_score_gradient(model, x, target, onehot, shape):

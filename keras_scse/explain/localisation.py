@@ -6,7 +6,7 @@ import numpy as np
 
 from keras_scse.applications.features import map_sizes
 from keras_scse.explain.attention import attention_maps
-from keras_scse.explain.gradcam import choose_layer, grad_cam
+from keras_scse.explain.gradcam import METHODS, choose_layer, grad_cam
 
 
 def paste_on_canvas(images, canvas_size, seed):
@@ -58,15 +58,15 @@ def chance_rate(boxes, canvas_size):
     return float(np.mean(boxes[:, 2] * boxes[:, 3]) / canvas_size**2)
 
 
-def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()):
-    """How well ``model``'s Grad-CAM (default layer, and ``other_layers``: names or pyramid keys) and its
-    attention layers' spatial gates point at the object, on the correctly classified canvases.
+def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=(), methods=tuple(METHODS)):
+    """How well ``model``'s heat maps (each of ``methods``, at the default layer and at ``other_layers``: names
+    or pyramid keys) and its attention layers' spatial gates point at the object, on the correctly classified
+    canvases.
 
-    Returns {"accuracy", "correct" (count), "chance", "grad_cam" (hit rate), "grad_cam_cell" (the Grad-CAM
-    layer's cell size in pixels), "grad_cam_near" (hit rate within one cell of the box), "grad_cam_flat" (maps
-    with nothing positive: misses), "grad_cam_layers": {other layer: hit rate}, "gates": {layer: hit rate},
-    "gate_sizes": {layer: [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained,
-    and their ``boxes``."""
+    Returns {"accuracy", "correct" (count), "chance", "cell" (the default layer's cell size in pixels), "cams":
+    {method: {"default": hit rate, "near": hit rate within one cell of the box, "flat": maps with nothing
+    positive (misses), "layers": {other layer: hit rate}}}, "gates": {layer: hit rate}, "gate_sizes": {layer:
+    [H, W]}} for ``canvases`` (N, S, S, C), pixel values scaled as the model was trained, and their ``boxes``."""
     canvas_size = canvases.shape[1]
     cam_layer = choose_layer(model, None, canvases.shape[1:])
     others = {layer: choose_layer(model, layer, canvases.shape[1:]) for layer in other_layers}  # a bad name fails here
@@ -74,25 +74,28 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
     predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
                                 for i in range(0, len(canvases), batch_size)])
     right = np.flatnonzero(predicted == np.asarray(labels))
-    cam_hits, near_hits, flat, gate_hits, sizes, other_hits = [], [], 0, {}, {}, {}
+    hits, flat, sizes = {}, dict.fromkeys(methods, 0), {}
     for start in range(0, len(right), batch_size):
         chosen = right[start:start + batch_size]
-        cams = grad_cam(model, canvases[chosen], layer=cam_layer.name)
-        cam_hits.append(pointing_hits(cams, boxes[chosen], canvas_size))
-        near_hits.append(pointing_hits(cams, boxes[chosen], canvas_size, margin=cell))
-        flat += int(np.sum(cams.max(axis=(1, 2)) == 0))
-        for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
-            maps = cams if target is cam_layer else grad_cam(model, canvases[chosen], layer=target.name)
-            other_hits.setdefault(layer, []).append(pointing_hits(maps, boxes[chosen], canvas_size))
-        for layer, gates in attention_maps(model, canvases[chosen]).items():
+        x, box = canvases[chosen], boxes[chosen]
+        for method in methods:
+            cams = grad_cam(model, x, layer=cam_layer.name, method=method)
+            hits.setdefault((method, "default"), []).append(pointing_hits(cams, box, canvas_size))
+            hits.setdefault((method, "near"), []).append(pointing_hits(cams, box, canvas_size, margin=cell))
+            flat[method] += int(np.sum(cams.max(axis=(1, 2)) == 0))
+            for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
+                maps = cams if target is cam_layer else grad_cam(model, x, layer=target.name, method=method)
+                hits.setdefault((method, layer), []).append(pointing_hits(maps, box, canvas_size))
+        for layer, gates in attention_maps(model, x).items():
             if "spatial" in gates:
                 sizes[layer] = list(gates["spatial"].shape[1:])
-                gate_hits.setdefault(layer, []).append(pointing_hits(gates["spatial"], boxes[chosen], canvas_size))
+                hits.setdefault(("gates", layer), []).append(pointing_hits(gates["spatial"], box, canvas_size))
+    cams = {method: {"default": hit_rate(hits.get((method, "default"))), "near": hit_rate(hits.get((method, "near"))),
+                     "flat": flat[method], "layers": {layer: hit_rate(hits.get((method, layer))) for layer in others}}
+            for method in methods}
     return {"accuracy": float(len(right) / len(canvases)), "correct": int(len(right)),
-            "chance": chance_rate(boxes, canvas_size), "grad_cam": hit_rate(cam_hits), "grad_cam_cell": cell,
-            "grad_cam_near": hit_rate(near_hits), "grad_cam_flat": flat,
-            "grad_cam_layers": {layer: hit_rate(hits) for layer, hits in other_hits.items()},
-            "gates": {layer: hit_rate(hits) for layer, hits in gate_hits.items()}, "gate_sizes": sizes}
+            "chance": chance_rate(boxes, canvas_size), "cell": cell, "cams": cams,
+            "gates": {layer: hit_rate(hits[("gates", layer)]) for layer in sizes}, "gate_sizes": sizes}
 
 
 def gates_by_size(result):

@@ -6,11 +6,12 @@ The shipped weights work at 32 px only: ``finetune`` them on 10,000 training ima
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
 the maximum of Grad-CAM and of Grad-CAM++ (the default layer, and each pyramid level) and of each SC-SE spatial
 gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check. Run folder: $KERAS_SCSE_RUNS
-(~/.cache/keras_scse/runs)/pointing_game; writes benchmarks/results/pointing_game/results.{json,md}.
+(~/.cache/keras_scse/runs)/pointing_game; writes benchmarks/results/pointing_game/results.{json,md} and history.csv.
 """
 
 import argparse
 import os
+import shutil
 import statistics
 import warnings
 
@@ -104,6 +105,7 @@ def main():
     command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
                        ([f"--full-epochs {settings['full_epochs']}"] if "_full" in suffix else []))
     os.makedirs(out, exist_ok=True)
+    shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs
     write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))
     text = report(result, settings, command)
     with open(os.path.join(out, "results.md"), "w") as f:

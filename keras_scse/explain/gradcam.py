@@ -1,5 +1,5 @@
-"""Grad-CAM (Selvaraju et al. 2017) and Grad-CAM++ (Chattopadhay et al. 2018): class-discriminative heat maps
-from a feature map and the gradient of the class score with respect to it."""
+"""Grad-CAM (Selvaraju et al. 2017): class-discriminative heat maps from a feature map and the gradient of the
+class score with respect to it; and Grad-CAM++ (Chattopadhay et al. 2018), which weighs the channels otherwise."""
 
 import keras
 import numpy as np
@@ -65,7 +65,7 @@ def logits_of(model):
 
 
 def grad_cam(model, images, class_index=None, layer=None, method="grad_cam"):
-    """Grad-CAM heat maps, numpy (B, H, W) in [0, 1] at the images' resolution (1 = the map's maximum).
+    """Grad-CAM (or Grad-CAM++) heat maps, numpy (B, H, W) in [0, 1] at the images' resolution (1 = the maximum).
 
     map = ReLU(sum_k a_k A_k), A = ``layer``'s output, bilinearly resized to the input and divided by its maximum
     (all zeros when nothing is positive); a_k as ``channel_weights`` for ``method``. The score is the class logit

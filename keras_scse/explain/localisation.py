@@ -85,13 +85,14 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
             flat[method] += int(np.sum(cams.max(axis=(1, 2)) == 0))
             for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
                 maps = cams if target is cam_layer else grad_cam(model, x, layer=target.name, method=method)
-                hits.setdefault((method, layer), []).append(pointing_hits(maps, box, canvas_size))
+                hits.setdefault((method, "at", layer), []).append(pointing_hits(maps, box, canvas_size))
         for layer, gates in attention_maps(model, x).items():
             if "spatial" in gates:
                 sizes[layer] = list(gates["spatial"].shape[1:])
                 hits.setdefault(("gates", layer), []).append(pointing_hits(gates["spatial"], box, canvas_size))
     cams = {method: {"default": hit_rate(hits.get((method, "default"))), "near": hit_rate(hits.get((method, "near"))),
-                     "flat": flat[method], "layers": {layer: hit_rate(hits.get((method, layer))) for layer in others}}
+                     "flat": flat[method],
+                     "layers": {layer: hit_rate(hits.get((method, "at", layer))) for layer in others}}
             for method in methods}
     return {"accuracy": float(len(right) / len(canvases)), "correct": int(len(right)),
             "chance": chance_rate(boxes, canvas_size), "cell": cell, "cams": cams,

@@ -356,8 +356,8 @@ def test_pointing_game_reports_grad_cam_and_each_spatial_gate():
     result = explain.pointing_game(model, x, labels, boxes, batch_size=2, other_layers=["P2"])
     assert result["accuracy"] == 0.75 and result["correct"] == 3
     assert list(result["cams"]) == ["grad_cam", "grad_cam++"]
+    right = np.flatnonzero(model.predict(x, verbose=0).argmax(-1) == labels)
     for method, rates in result["cams"].items():
-        right = np.flatnonzero(model.predict(x, verbose=0).argmax(-1) == labels)
         maps = explain.grad_cam(model, x[right], method=method)
         assert rates["default"] == np.mean(explain.pointing_hits(maps, boxes[right], 32))
         assert rates["default"] <= rates["near"] <= 1 and rates["flat"] == np.sum(maps.max(axis=(1, 2)) == 0)

@@ -1,5 +1,5 @@
-"""Grad-CAM and Grad-CAM++ maps and attention gates of a saved model on the backend KERAS_BACKEND names (a subprocess of
-tests/test_explain.py): argv = model.keras, inputs.npz (x, classes), output.npz."""
+"""Grad-CAM and Grad-CAM++ maps and attention gates of a saved model on the backend KERAS_BACKEND names (a
+subprocess of tests/test_explain.py): argv = model.keras, inputs.npz (x, classes), output.npz."""
 
 import sys
 

@@ -86,14 +86,18 @@ def main():
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--full-epochs", type=int, help="the fine-tune's full-model epochs (default 8; another "
                         "budget gets its own run folder and results/pointing_game/full_epochs_<n>/)")
-    parser.add_argument("--out")
+    parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/full_epochs_<n>]; "
+                        "with --smoke, the run folder's results/)")
     args = parser.parse_args()
     settings = dict(SMOKE if args.smoke else FULL)
-    suffix = "_smoke" if args.smoke else ""
-    if args.full_epochs is not None and args.full_epochs != settings["full_epochs"]:
-        settings["full_epochs"], suffix = args.full_epochs, f"{suffix}_full{args.full_epochs}"
-    out = args.out or os.path.join(OUT, f"full_epochs_{settings['full_epochs']}" if "_full" in suffix else "")
-    run_dir = os.path.join(runs_root(), "pointing_game" + suffix)
+    other_budget = args.full_epochs is not None and args.full_epochs != settings["full_epochs"]
+    if other_budget:
+        settings["full_epochs"] = args.full_epochs
+    run_dir = os.path.join(runs_root(), "pointing_game" + ("_smoke" if args.smoke else "") +
+                           (f"_full{args.full_epochs}" if other_budget else ""))
+    # a smoke run's results stay in its run folder, away from the committed ones
+    out = args.out or (os.path.join(run_dir, "results") if args.smoke else
+                       os.path.join(OUT, f"full_epochs_{settings['full_epochs']}" if other_budget else ""))
     x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1)
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
              full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
@@ -103,7 +107,7 @@ def main():
     result = pointing_game(model, x, y, boxes, other_layers=["P2", "P3", "P4", "P5"])
     result["sanity"] = sanity_check(model, x[:settings["sanity_images"]])
     command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
-                       ([f"--full-epochs {settings['full_epochs']}"] if "_full" in suffix else []))
+                       ([f"--full-epochs {settings['full_epochs']}"] if other_budget else []))
     os.makedirs(out, exist_ok=True)
     shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs
     write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))

@@ -20,8 +20,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from keras_scse.data.sources import fashion_mnist_arrays
-from keras_scse.explain import gates_by_size, grad_cam, paste_on_canvas, pointing_game
-from keras_scse.explain.gradcam import METHODS
+from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game
+from keras_scse.explain.gradcam import METHODS, heat_maps
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
 from keras_scse.training.report import write_json
@@ -44,14 +44,13 @@ def sanity_check(model, x):
     and of the model with its top stage re-initialised, for the trained model's predicted classes (near 0: the
     maps depend on what the top learned). Changes ``model``: call it last."""
     classes = model.predict(x, verbose=0).argmax(-1)
-    trained = {method: grad_cam(model, x, class_index=classes, method=method) for method in METHODS}
+    trained = heat_maps(model, x, class_index=classes)
     fresh = keras.models.clone_model(model)
     for layer in model.layers:
         if layer.name.startswith(TOP_STAGE):
             layer.set_weights(fresh.get_layer(layer.name).get_weights())
     rho = {}
-    for method in METHODS:
-        randomised = grad_cam(model, x, class_index=classes, method=method)
+    for method, randomised in heat_maps(model, x, class_index=classes).items():
         with warnings.catch_warnings():  # a constant map (all zero) has no ranks: counted as uncorrelated
             warnings.simplefilter("ignore")
             rho[method] = float(np.mean(np.nan_to_num([spearmanr(a.ravel(), b.ravel())[0]

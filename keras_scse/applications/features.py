@@ -27,17 +27,16 @@ def _data_format(model):
                 "channels_last")
 
 
-def _spatial(model, shape):
-    """(height, width) of a shape with a batch axis, in the model's data format."""
-    return tuple(shape[2:4]) if _data_format(model) == "channels_first" else tuple(shape[1:3])
+def _spatial(shape, channels_first):
+    """(height, width) of a shape with a batch axis."""
+    return tuple(shape[2:4]) if channels_first else tuple(shape[1:3])
 
 
-def _sized_input(model, input_shape=None):
+def _sized_input(model, channels_first, input_shape=None):
     """``input_shape`` (no batch axis), by default the model's own, with a 224 px square where it is not static."""
     shape = tuple(input_shape) if input_shape is not None else tuple(model.input_shape[1:])
-    if None not in _spatial(model, (1, *shape)):
+    if None not in _spatial((1, *shape), channels_first):
         return shape
-    channels_first = _data_format(model) == "channels_first"
     channels = shape[0 if channels_first else -1]
     return (channels, PROBE_SIZE, PROBE_SIZE) if channels_first else (PROBE_SIZE, PROBE_SIZE, channels)
 
@@ -48,20 +47,22 @@ def map_sizes(model, input_shape=None, layers=None):
     if layers is None:
         layers = [layer for layer in model.layers
                   if getattr(layer, "output", None) is not None and len(layer.output.shape) == 4]
-    shape = _sized_input(model, input_shape)
+    channels_first = _data_format(model) == "channels_first"
+    shape = _sized_input(model, channels_first, input_shape)
     if shape == tuple(model.input_shape[1:]):
-        return {layer.name: _spatial(model, layer.output.shape) for layer in layers}
+        return {layer.name: _spatial(layer.output.shape, channels_first) for layer in layers}
     specs = keras.Model(model.input, [layer.output for layer in layers]).compute_output_spec(
         keras.KerasTensor((1, *shape)))
     specs = specs if isinstance(specs, (list, tuple)) else [specs]
-    return {layer.name: _spatial(model, spec.shape) for layer, spec in zip(layers, specs)}
+    return {layer.name: _spatial(spec.shape, channels_first) for layer, spec in zip(layers, specs)}
 
 
 def _stride_levels(model):
     """Any backbone: the last layer of each output stride 2**level (ResNet: conv{2..5}_block*_out; MobileNetV2:
     the expand_relu before each stride-2 block, then out_relu). Strides are read from the layers' output sizes,
     on a 224 px probe input when the model takes any size."""
-    height = _spatial(model, (1, *_sized_input(model)))[0]
+    channels_first = _data_format(model) == "channels_first"
+    height = _spatial((1, *_sized_input(model, channels_first)), channels_first)[0]
     shapes = map_sizes(model)
     last = {}
     for name, (rows, _) in shapes.items():

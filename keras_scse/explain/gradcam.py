@@ -82,8 +82,14 @@ def grad_cam(model, images, class_index=None, layer=None, method="grad_cam"):
             et al.'s sanity check, which Grad-CAM passes): read them as where features are active, not as the
             class evidence (docs/explain.md).
     """
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; received method={method!r}.")
+    return heat_maps(model, images, class_index, layer, (method,))[method]
+
+
+def heat_maps(model, images, class_index=None, layer=None, methods=tuple(METHODS)):
+    """{method: ``grad_cam``'s maps} for each of ``methods``, from one forward and one backward pass."""
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"`method` must be one of {list(METHODS)}; received method={method!r}.")
     x = model_images(model, images)
     classifier_output(model)
     target = choose_layer(model, layer, x.shape[1:])
@@ -93,10 +99,13 @@ def grad_cam(model, images, class_index=None, layer=None, method="grad_cam"):
     features = ops.convert_to_numpy(seen["A"])
     onehot = np.eye(predictions.shape[-1], dtype="float32")[class_indices(class_index, predictions)]
     grads = class_score_gradient(model, x, target, onehot, features.shape)
-    cam = np.maximum(np.einsum("bhwk,bk->bhw", features, channel_weights(method, features, grads)), 0)
-    heat = ops.convert_to_numpy(ops.image.resize(cam[..., None], x.shape[1:3], interpolation="bilinear"))[..., 0]
-    peak = heat.max(axis=(1, 2), keepdims=True)
-    return np.clip(np.divide(heat, peak, out=np.zeros_like(heat), where=peak > 0), 0, 1)
+    maps = {}
+    for method in methods:
+        cam = np.maximum(np.einsum("bhwk,bk->bhw", features, channel_weights(method, features, grads)), 0)
+        heat = ops.convert_to_numpy(ops.image.resize(cam[..., None], x.shape[1:3], interpolation="bilinear"))[..., 0]
+        peak = heat.max(axis=(1, 2), keepdims=True)
+        maps[method] = np.clip(np.divide(heat, peak, out=np.zeros_like(heat), where=peak > 0), 0, 1)
+    return maps
 
 
 def channel_weights(method, features, grads):

@@ -6,7 +6,7 @@ import numpy as np
 
 from keras_scse.applications.features import map_sizes
 from keras_scse.explain.attention import attention_maps
-from keras_scse.explain.gradcam import METHODS, choose_layer, grad_cam
+from keras_scse.explain.gradcam import METHODS, choose_layer, heat_maps
 
 
 def paste_on_canvas(images, canvas_size, seed):
@@ -78,14 +78,15 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
     for start in range(0, len(right), batch_size):
         chosen = right[start:start + batch_size]
         x, box = canvases[chosen], boxes[chosen]
-        for method in methods:
-            cams = grad_cam(model, x, layer=cam_layer.name, method=method)
+        default = heat_maps(model, x, layer=cam_layer.name, methods=methods)
+        for method, cams in default.items():
             hits.setdefault((method, "default"), []).append(pointing_hits(cams, box, canvas_size))
             hits.setdefault((method, "near"), []).append(pointing_hits(cams, box, canvas_size, margin=cell))
             flat[method] += int(np.sum(cams.max(axis=(1, 2)) == 0))
-            for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
-                maps = cams if target is cam_layer else grad_cam(model, x, layer=target.name, method=method)
-                hits.setdefault((method, "at", layer), []).append(pointing_hits(maps, box, canvas_size))
+        for layer, target in others.items():  # the default layer among them: its maps again, not recomputed
+            maps = default if target is cam_layer else heat_maps(model, x, layer=target.name, methods=methods)
+            for method in methods:
+                hits.setdefault((method, "at", layer), []).append(pointing_hits(maps[method], box, canvas_size))
         for layer, gates in attention_maps(model, x).items():
             if "spatial" in gates:
                 sizes[layer] = list(gates["spatial"].shape[1:])

@@ -1,12 +1,13 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
-    python benchmarks/pointing_game.py [--smoke] [--full-epochs N]  # fine-tune (resumable, ~1 h), measure
+    python benchmarks/pointing_game.py [--smoke] [--full-epochs N] [--blank-canvas]  # fine-tune (resumable), measure
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
 the maximum of Grad-CAM and of Grad-CAM++ (the default layer, and each pyramid level) and of each SC-SE spatial
-gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check. Run folder: $KERAS_SCSE_RUNS
-(~/.cache/keras_scse/runs)/pointing_game; writes benchmarks/results/pointing_game/results.{json,md} and history.csv.
+gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check; and where Grad-CAM
+peaks on an empty canvas. Run folder: $KERAS_SCSE_RUNS (~/.cache/keras_scse/runs)/pointing_game; writes
+benchmarks/results/pointing_game/results.{json,md}, blank_canvas.md and history.csv.
 """
 
 import argparse
@@ -19,9 +20,10 @@ import keras
 import numpy as np
 from scipy.stats import spearmanr
 
+from keras_scse.applications.features import map_sizes
 from keras_scse.data.sources import fashion_mnist_arrays
 from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game
-from keras_scse.explain.gradcam import METHODS, heat_maps
+from keras_scse.explain.gradcam import METHODS, choose_layer, heat_maps
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
 from keras_scse.training.report import write_json
@@ -58,6 +60,34 @@ def sanity_check(model, x):
     return rho
 
 
+def blank_canvas(model, canvas):
+    """Grad-CAM (default layer) of an all-black canvas for each class, at the layer's cells: where does the map
+    peak when there is no object? Markdown: per class, the peak cell and the share of the map on the outer ring of
+    cells (the canvas border, where 'same' zero padding meets a background whose features are not zero)."""
+    x = np.zeros((1, canvas, canvas, 1), "float32")
+    layer = choose_layer(model, None, x.shape[1:])
+    cells = map_sizes(model, x.shape[1:], [layer])[layer.name]
+    ring = np.ones(cells, bool)
+    ring[1:-1, 1:-1] = False
+    classes = model.output.shape[-1]
+    maps = heat_maps(model, np.repeat(x, classes, 0), class_index=list(range(classes)), methods=("grad_cam",))
+    step = canvas // cells[0]
+    lines = [f"Grad-CAM of an all-black {canvas} x {canvas} canvas at its default layer ({layer.name}, "
+             f"{cells[0]} x {cells[1]} cells; the outer ring is {ring.mean():.0%} of them); the model predicts "
+             f"class {int(model.predict(x, verbose=0).argmax())} for it.", "",
+             "| class | peak cell (row, column) | on the outer ring | share of the map on the ring |",
+             "|---:|---|---|---:|"]
+    for index, heat in enumerate(maps["grad_cam"]):
+        cell_map = heat[step // 2::step, step // 2::step]  # each cell's centre pixel
+        if cell_map.max() <= 0:
+            lines.append(f"| {index} | none: nothing positive | | |")
+            continue
+        peak = np.unravel_index(cell_map.argmax(), cells)
+        share = cell_map[ring].sum() / cell_map.sum()
+        lines.append(f"| {index} | {tuple(int(i) for i in peak)} | {'yes' if ring[peak] else 'no'} | {share:.0%} |")
+    return "\n".join(lines) + "\n"
+
+
 def report(result, settings, command):
     lines = [f"Command: `{command}`; {settings}; 2-core x86_64 CPU, TensorFlow backend.", "",
              f"Canvas accuracy: **{result['accuracy']:.2%}** on {settings['test_images']} test canvases; "
@@ -85,6 +115,8 @@ def main():
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--full-epochs", type=int, help="the fine-tune's full-model epochs (default 8; another "
                         "budget gets its own run folder and results/pointing_game/full_epochs_<n>/)")
+    parser.add_argument("--blank-canvas", action="store_true", help="only (re)write blank_canvas.md, the "
+                        "finished fine-tune's Grad-CAM of an empty canvas (seconds)")
     parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/full_epochs_<n>]; "
                         "with --smoke, the run folder's results/)")
     args = parser.parse_args()
@@ -101,13 +133,17 @@ def main():
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
              full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "blank_canvas.md"), "w") as f:
+        f.write(blank_canvas(model, settings["canvas"]))
+    if args.blank_canvas:
+        return
     x, y, boxes = canvases("test", settings["test_images"], settings["canvas"], seed=2)
     x = x / np.float32(255)  # as trained
     result = pointing_game(model, x, y, boxes, other_layers=["P2", "P3", "P4", "P5"])
     result["sanity"] = sanity_check(model, x[:settings["sanity_images"]])
     command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
                        ([f"--full-epochs {settings['full_epochs']}"] if other_budget else []))
-    os.makedirs(out, exist_ok=True)
     shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs
     write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))
     text = report(result, settings, command)

@@ -14,15 +14,13 @@ import argparse
 import os
 import shutil
 import statistics
-import warnings
 
 import keras
 import numpy as np
-from scipy.stats import spearmanr
 
 from keras_scse.applications.features import map_sizes
 from keras_scse.data.sources import fashion_mnist_arrays
-from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game
+from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game, sanity_check
 from keras_scse.explain.gradcam import METHODS, choose_layer, heat_maps
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
@@ -31,7 +29,6 @@ from keras_scse.training.report import write_json
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
 FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8, sanity_images=200)
 SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1, sanity_images=16)
-TOP_STAGE = ("stage4", "final", "predictions")  # the layers re-initialised first in Adebayo et al.'s cascade
 
 
 def canvases(split, count, canvas, seed):
@@ -39,25 +36,6 @@ def canvases(split, count, canvas, seed):
     chosen = np.random.default_rng(seed).permutation(len(images))[:count]
     pasted, boxes = paste_on_canvas(images[chosen], canvas, seed)
     return pasted, labels[chosen], boxes
-
-
-def sanity_check(model, x):
-    """Adebayo et al. 2018: each method's mean rank correlation (Spearman) between its maps of the trained model
-    and of the model with its top stage re-initialised, for the trained model's predicted classes (near 0: the
-    maps depend on what the top learned). Changes ``model``: call it last."""
-    classes = model.predict(x, verbose=0).argmax(-1)
-    trained = heat_maps(model, x, class_index=classes)
-    fresh = keras.models.clone_model(model)
-    for layer in model.layers:
-        if layer.name.startswith(TOP_STAGE):
-            layer.set_weights(fresh.get_layer(layer.name).get_weights())
-    rho = {}
-    for method, randomised in heat_maps(model, x, class_index=classes).items():
-        with warnings.catch_warnings():  # a constant map (all zero) has no ranks: counted as uncorrelated
-            warnings.simplefilter("ignore")
-            rho[method] = float(np.mean(np.nan_to_num([spearmanr(a.ravel(), b.ravel())[0]
-                                                       for a, b in zip(trained[method], randomised)])))
-    return rho
 
 
 def blank_canvas(model, canvas):
@@ -104,7 +82,8 @@ def report(result, settings, command):
               for (h, w), rates in gates_by_size(result).items()]
     lines += ["", f"Sanity check (Adebayo et al. 2018) on the first {settings['sanity_images']} test canvases: the "
               "mean rank correlation of each method's maps before and after re-initialising the top stage "
-              f"({', '.join(TOP_STAGE)}); near 0: the maps depend on what the top learned.", "",
+              "(`explain.top_layers`: stage 4, the last conv, the head) for the fine-tuned model's predicted "
+              "classes; near 0: the maps depend on what the top learned.", "",
               "| map | rank correlation |", "|---|---:|"]
     lines += [f"| {METHODS[method]} | {rho:.2f} |" for method, rho in result["sanity"].items()]
     return "\n".join(lines) + "\n"
@@ -141,7 +120,8 @@ def main():
     x, y, boxes = canvases("test", settings["test_images"], settings["canvas"], seed=2)
     x = x / np.float32(255)  # as trained
     result = pointing_game(model, x, y, boxes, other_layers=["P2", "P3", "P4", "P5"])
-    result["sanity"] = sanity_check(model, x[:settings["sanity_images"]])
+    rho = sanity_check(model, x[:settings["sanity_images"]])
+    result["sanity"] = {method: float(np.mean(values)) for method, values in rho.items()}
     command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
                        ([f"--full-epochs {settings['full_epochs']}"] if other_budget else []))
     shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs

@@ -2,12 +2,10 @@
 
 import os
 import re
-import warnings
 
 import keras
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 
 from keras_scse import applications, explain
 from keras_scse import layers as L
@@ -175,22 +173,25 @@ def test_sanity_check_reinitialising_the_top_stage_changes_the_maps():
     test_x, test_y = squares(16, 1)
     accuracy = model.evaluate(test_x, test_y, verbose=0)[1]
     assert accuracy >= 0.75  # it learned the task
-    methods = list(gradcam.METHODS)
-    trained = {method: explain.grad_cam(model, test_x, class_index=test_y, method=method) for method in methods}
-    fresh = tiny(None, classes=4)
-    top = [layer.name for layer in model.layers if layer.name.startswith(("stage4", "final", "predictions"))]
-    for name in top:
-        model.get_layer(name).set_weights(fresh.get_layer(name).get_weights())
-    for method in methods:
-        randomised = explain.grad_cam(model, test_x, class_index=test_y, method=method)
-        with warnings.catch_warnings():  # a constant map (all zero) has no ranks: counted as uncorrelated
-            warnings.simplefilter("ignore")
-            rho = np.nan_to_num([spearmanr(a.ravel(), b.ravel())[0] for a, b in zip(trained[method], randomised)])
+    before = [w.copy() for w in model.get_weights()]
+    correlations = explain.sanity_check(model, test_x, class_index=test_y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # the model is left alone
+    for method, rho in correlations.items():
         print(method, "accuracy", accuracy, "rank correlations", np.round(rho, 2))
+        assert rho.shape == (len(test_x),)
         if method == "grad_cam":
             assert np.mean(rho) < 0.5, rho
         else:  # Grad-CAM++ fails it (docs/explain.md): its weights barely depend on the gradients' size
             assert np.mean(rho) > 0.5, rho
+
+
+def test_sanity_check_re_initialises_the_top_stage_by_default_and_names_bad_layers():
+    model = tiny(None)
+    expected = [layer.name for layer in model.layers
+                if layer.name.startswith(("stage4", "final", "predictions")) and layer.weights]
+    assert explain.top_layers(model) == expected and expected
+    with pytest.raises(ValueError, match=r"not in the model: \['stage9'\].*model.layers"):
+        explain.sanity_check(model, X, layers=["stage9"])
 
 
 @pytest.mark.slow

@@ -100,6 +100,7 @@ def check_finetune(out):
 
 def check_explain(out):
     assert re.search(r"^\(2, 32, 32\) 42 \['channel', 'spatial'\] \(2, 8, 8\)$", out, re.MULTILINE), out
+    assert re.search(r"^\['grad_cam', 'grad_cam\+\+'\] \(2,\)$", out, re.MULTILINE), out
 
 
 def block(page, heading, check, *marks):

@@ -7,6 +7,8 @@ lies, and figures of both.
 - ``plot_explanation(image, heat, top_k, attention, path)``: one figure (image, heat overlay, top-k classes,
   attention maps per stage); ``explain_images(model_or_preset, images, folder)`` makes one per image, and
   ``plot_grid`` one for many images.
+- ``sanity_check(model, images)``: Adebayo et al.'s test, how much the maps change when the top layers
+  (``top_layers``) are re-initialised.
 - ``pointing_game(model, canvases, labels, boxes)``: how often the heat maps' and the spatial gates' maxima fall on
   the object (``paste_on_canvas`` makes such canvases; ``pointing_hits``, ``chance_rate``, ``gates_by_size``).
 """
@@ -16,7 +18,8 @@ from keras_scse.explain.figures import explain_images, plot_explanation, plot_gr
 from keras_scse.explain.gradcam import feature_maps, grad_cam
 from keras_scse.explain.inputs import model_images
 from keras_scse.explain.localisation import chance_rate, gates_by_size, paste_on_canvas, pointing_game, pointing_hits
+from keras_scse.explain.sanity import sanity_check, top_layers
 
 __all__ = ["attention_layers", "attention_maps", "chance_rate", "explain_images", "feature_maps", "gates_by_size",
            "grad_cam", "model_images", "paste_on_canvas", "plot_explanation", "plot_grid", "pointing_game",
-           "pointing_hits", "stage_maps"]
+           "pointing_hits", "sanity_check", "stage_maps", "top_layers"]

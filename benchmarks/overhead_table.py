@@ -14,7 +14,8 @@ from keras_scse.applications import SCAMobileNetV2, SCAResNet50
 from keras_scse.bench import count_flops, count_params, write_table
 
 BACKBONES = {"ResNet-50": SCAResNet50, "MobileNetV2": SCAMobileNetV2}
-ATTENTIONS = (None, "se", "eca", "cbam", "sca", "separable_se")
+# an attention name, or (name, options) for a non-default option: SCA's pooling before the attention study
+ATTENTIONS = (None, "se", "eca", "cbam", "sca", ("sca", {"pool": "avgmax"}), "separable_se")
 # reference.md 1.3 (ECA / Triplet Attention / CBAM papers' tables): params, GFLOPs, ImageNet top-1 error.
 ANCHORS = [("ResNet-50", "25.56M", "3.86", "24.56"), ("SE-ResNet-50", "28.09M", "3.86", "23.14"),
            ("CBAM-ResNet-50", "28.09M", "3.86", "22.66"), ("ECA-ResNet-50", "24.37M", "3.86", "22.52"),
@@ -29,7 +30,7 @@ NOTES = [
     "(Keras `count_params`); MACs are multiply-accumulates of convs/dense (papers' \"FLOPs\"); FLOPs = 2 x MACs + "
     "element-wise and pooling ops. Attention placement is a reconstruction: every ResNet block before the residual "
     "add; MobileNetV2 only in the 10 blocks with a skip add. Default layer options (SE/CBAM ratio 16, ECA adaptive "
-    "kernel, SCA k=7 on ResNet and k=3 on MobileNetV2).",
+    "kernel, SCA k=7 on ResNet and k=3 on MobileNetV2, pool=avg).",
     "",
     "Published anchors (not measured here; reference.md 1.3): their GFLOPs are MACs and their params PyTorch "
     "trainable parameters (compare with `trainable`; keras.applications' ResNet-50 has a bias in every conv, "
@@ -43,10 +44,12 @@ def rows(size):
     for backbone, constructor in BACKBONES.items():
         base = None
         for attention in ATTENTIONS:
-            model = constructor(attention=attention, input_shape=(size, size, 3))
+            name, options = attention if isinstance(attention, tuple) else (attention, None)
+            model = constructor(attention=name, attention_kwargs=options, input_shape=(size, size, 3))
             params, flops = count_params(model), count_flops(model)
             base = base or (params["total"], flops["macs"])
-            table.append({"backbone": backbone, "attention": attention or "none", "params": params["total"],
+            label = " ".join([name or "none", *(f"{key}={value}" for key, value in (options or {}).items())])
+            table.append({"backbone": backbone, "attention": label, "params": params["total"],
                           "trainable": params["trainable"], "extra_params": params["total"] - base[0],
                           "extra_params_pct": round(100 * (params["total"] / base[0] - 1), 3),
                           "gmacs": round(flops["macs"] / 1e9, 4),

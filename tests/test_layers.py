@@ -31,7 +31,7 @@ ALL = [(name, {}) for name in L.names()] + [
     ("separable_se", dict(fusion="max")),
     ("separable_se", dict(fusion="mul", squeeze="avgmax")),
     ("separable_se", dict(spatial="axial", squeeze="avgmax", channel_kernel=5, spatial_kernel=3)),
-    ("sca", dict(kernel_size=3, pool="avg", fusion="mean", spatial_branch=True, use_bn=True)),
+    ("sca", dict(kernel_size=3, pool="avgmax", fusion="mean", spatial_branch=True, use_bn=True)),
 ]
 
 
@@ -133,7 +133,8 @@ def test_auto_formulation_per_backend(backend, strip, square, monkeypatch):
         assert formulation((1, 7)) == formulation((7, 7)) == "plain"
 
 
-@pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(spatial_branch=True, fusion="mean")),
+@pytest.mark.parametrize("name, kwargs", [("sca", {}), ("sca", dict(pool="avgmax")),
+                                          ("sca", dict(spatial_branch=True, fusion="mean")),
                                           ("cbam", {}), ("concurrent_se", {}), ("eca", {})])
 def test_layers_equal_their_definition_with_keras_conv_layers(name, kwargs, monkeypatch):
     """Random weights: each layer gives what it gives when its conv sublayers are called as Keras layers."""
@@ -176,19 +177,19 @@ def test_scse_hand_computed_axial_variant():
 
 
 def test_sca_hand_computed():
-    """Centre tap on the mean map: g_h = sigmoid(mean over W), g_w = sigmoid(mean over H), multiplied."""
+    """The default (pool="avg"), centre tap: g_h = sigmoid(mean over W), g_w = sigmoid(mean over H), multiplied."""
     layer = L.SpatialChannelAttention(kernel_size=3)
     layer.build(X.shape)
     set_all(layer, 0.0)
     for conv, _ in layer.branches:
-        conv.kernel.assign(delta_kernel((3, 3, 2, 1), (1, 1, 0, 0)))
+        conv.kernel.assign(delta_kernel((3, 3, 1, 1), (1, 1, 0, 0)))
     g_h = sigmoid(X.mean(axis=2, keepdims=True))
     g_w = sigmoid(X.mean(axis=1, keepdims=True))
     np.testing.assert_allclose(np.asarray(layer(X)), X * g_h * g_w, rtol=1e-5, atol=1e-6)
 
 
 def test_sca_triplet_mean_fusion_hand_computed():
-    layer = L.SpatialChannelAttention(kernel_size=3, fusion="mean", spatial_branch=True)
+    layer = L.SpatialChannelAttention(kernel_size=3, pool="avgmax", fusion="mean", spatial_branch=True)
     layer.build(X.shape)
     set_all(layer, 0.0)
     for conv, _ in layer.branches:
@@ -251,9 +252,10 @@ def test_costs_and_adaptive_kernels():
     small = L.SeparableSqueezeExcite()
     small.build((None, 8, 8, 64))
     assert small.resolved_kernels == (3, 3)
-    sca = L.SpatialChannelAttention(kernel_size=3)
-    sca.build((None, 8, 8, 64))
-    assert sca.count_params() == 2 * (2 * 9 + 1)  # two branches, avg+max maps, bias
+    for pool, maps in (("avg", 1), ("avgmax", 2)):
+        sca = L.SpatialChannelAttention(kernel_size=3, pool=pool)
+        sca.build((None, 8, 8, 64))
+        assert sca.count_params() == 2 * (maps * 9 + 1)  # two branches, one kernel per pooled map, bias
 
 
 def test_registry_and_errors():

@@ -252,7 +252,7 @@ def test_attention_study_table_and_figures_come_from_the_results_csv():
     means = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in table.splitlines()[2:]}
     summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
     for variant, label in (("none", "from"), ("none+zero-init", "to"), ("sc-se", "SC-SE reaches"), ("se", "SE"),
-                           ("sca", "SCA"), ("sca avg-pool", "`pool=\"avg\"`)")):
+                           ("sca", "`pool=\"avgmax\"`)"), ("sca avg-pool", "`pool=\"avg\"`)")):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(means[variant])}", summary), (variant, means[variant])
 
 
@@ -277,7 +277,8 @@ def test_speed_tables_and_figures_come_from_the_committed_round_robin_tables():
         cells[(network.split()[0], attention)] = train_overhead
     summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
     for key, label in (((("SqueezeNext44", "separable_se")), "SC-SE adds"), (("SqueezeNext44", "se"), "SE"),
-                       (("SCAResNet50", "sca"), "SCA"), (("SCAResNet50", "sca pool=avg"), 'pool="avg"`')):
+                       (("SCAResNet50", "sca pool=avgmax"), 'pool="avgmax"`'),
+                       (("SCAResNet50", "sca pool=avg"), 'pool="avg"`')):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(cells[key])}", summary), (key, cells[key])
 
 

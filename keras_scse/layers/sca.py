@@ -11,7 +11,7 @@ from keras import ops
 from keras_scse.layers.base import AttentionLayer, apply_conv, check_choice, gate_conv
 from keras_scse.layers.registry import register
 
-POOLS = ("avgmax", "avg")
+POOLS = ("avg", "avgmax")
 FUSIONS = ("mul", "mean")
 
 
@@ -23,17 +23,19 @@ class SpatialChannelAttention(AttentionLayer):
     Each branch pools one spatial axis away and treats the remaining (spatial, channel) plane as an image,
     so a k x k conv mixes space and channels without any reduction::
 
-        H-branch: z_h = [mean_W x, max_W x]  (B, H, C, 2) -> conv_kxk -> (BN) -> sigmoid -> g_h (B, H, 1, C)
-        W-branch: z_w = [mean_H x, max_H x]  (B, W, C, 2) -> conv_kxk -> (BN) -> sigmoid -> g_w (B, 1, W, C)
-        optional spatial branch: [mean_C x, max_C x] (B, H, W, 2) -> conv_kxk -> sigmoid -> g_s (B, H, W, 1)
+        H-branch: z_h = mean_W x  (B, H, C, 1) -> conv_kxk -> (BN) -> sigmoid -> g_h (B, H, 1, C)
+        W-branch: z_w = mean_H x  (B, W, C, 1) -> conv_kxk -> (BN) -> sigmoid -> g_w (B, 1, W, C)
+        optional spatial branch: mean_C x (B, H, W, 1) -> conv_kxk -> sigmoid -> g_s (B, H, W, 1)
 
     Fusion ``mul`` (default): y = x * g_h * g_w (* g_s); ``mean``: y = mean of x*g over the branches
-    (with the spatial branch this is Triplet Attention). ``pool="avg"`` uses the mean only.
-    Cost: branches * pooled_maps * k * k weights (36 at k=3, 196 at k=7 for two avgmax branches), + BN.
+    (with the spatial branch this is Triplet Attention). ``pool="avgmax"`` stacks the max beside each mean, as
+    Triplet Attention's Z-pool does (the layer's default until the attention study found it no more accurate on
+    SqueezeNext44 and slower there and on ResNet-50: docs/results.md, docs/speed.md).
+    Cost: branches * pooled_maps * k * k weights (18 at k=3, 98 at k=7 for two "avg" branches), + BN.
 
     Args:
         kernel_size: odd int, default 7 (Triplet Attention's evidence: 7 on ResNet-50, 3 on MobileNetV2).
-        pool: "avgmax" (default) or "avg".
+        pool: "avg" (default) or "avgmax".
         fusion: "mul" (default) or "mean".
         spatial_branch: add the plain H-W branch (default False).
         use_bn: BatchNorm on each branch's conv output before the sigmoid (default False).
@@ -43,7 +45,7 @@ class SpatialChannelAttention(AttentionLayer):
     # the allowed option values: one source for the checks below and for search spaces over this layer
     POOLS, FUSIONS = POOLS, FUSIONS
 
-    def __init__(self, kernel_size=7, pool="avgmax", fusion="mul", spatial_branch=False, use_bn=False,
+    def __init__(self, kernel_size=7, pool="avg", fusion="mul", spatial_branch=False, use_bn=False,
                  **kwargs):
         super().__init__(**kwargs)
         check_choice("pool", pool, POOLS)

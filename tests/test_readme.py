@@ -116,7 +116,7 @@ BLOCKS_RUN = [
     block("docs/export.md", "In Python", check_onnx, pytest.mark.slow),  # test_export covers the same export
     block("docs/export.md", "LiteRT and int8", check_litert, pytest.mark.slow),  # test_litert: the same, smaller
     block("docs/finetuning.md", "In Python", check_finetune, pytest.mark.slow),
-    block("docs/explain.md", "In Python", check_explain),
+    block("docs/explain.md", "In Python", check_explain, pytest.mark.slow),  # test_explain: the same calls
 ]
 BLOCKS_NOT_RUN = {  # (page, heading): why a test does not run it as written
     ("docs/tuning.md", "Search"): "a 10-trial search; tests/test_tuning.py runs tuning.search on tiny budgets",

@@ -200,6 +200,7 @@ def test_one_registry_lists_keras_applications_weights_too():
         weights_lib.resolve("SCAResNet50", "fashion_mnist")  # the one message, for every family
 
 
+@pytest.mark.slow  # ~30 s; the default tier: test_applications_contract's any-size backbone, the README's 64 px preset
 def test_pretrained_scsenet44_loads_at_other_input_sizes():
     from keras_scse.applications import SCSENet44
 

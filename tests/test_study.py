@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from keras_scse import applications, study
+from keras_scse.study import runner
 from keras_scse.study.report import read_overhead
 
 TINY = {"name": "tiny", "model": "SqueezeNext23", "results": "out/results.csv", "seeds": [3],
@@ -86,6 +87,57 @@ def test_unknown_variant_lists_the_known_ones(tmp_path):
     spec = study.load(write_spec(tmp_path))
     with pytest.raises(ValueError, match=r"Unknown variant 'sc-se'.*\['plain', 'se zero-init'\]"):
         study.run(spec, "spec.json", variants=["sc-se"])
+
+
+THREE = [{"name": name, "model_kwargs": {"blocks": [1, 1, 1, 1]}} for name in ("a", "b", "c")]
+
+
+def result_rows(*values):
+    return [{"variant": variant, "seed": str(seed), "test_accuracy": str(accuracy)}
+            for variant, seed, accuracy in values]
+
+
+def test_tie_break_seeds_go_to_the_variants_whose_ranges_overlap(tmp_path):
+    spec = study.load(write_spec(tmp_path, seeds=[0, 1], tie_break_seeds=[2], variants=THREE))
+    rows = result_rows(("a", 0, 0.90), ("a", 1, 0.92), ("b", 0, 0.95), ("b", 1, 0.92), ("c", 0, 0.80),
+                       ("c", 1, 0.81))
+    assert spec.undecided(rows) == {"a", "b"}  # they touch at 0.92; c is below both
+    runs = [(variant.name, seed) for variant, seed in spec.runs(rows)]
+    assert runs[:6] == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1)]
+    assert runs[6:] == [("a", 2), ("b", 2)]
+    # a tie-break result never widens a range into more runs; a variant short of a seed is not judged
+    assert spec.undecided(rows + result_rows(("c", 2, 0.93))) == {"a", "b"}
+    assert spec.undecided(rows[:3]) == set() and len(spec.runs()) == 6
+
+
+def test_tie_break_seeds_must_be_extra_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"tie_break_seeds \[1\] are also in seeds"):
+        study.load(write_spec(tmp_path, seeds=[0, 1], tie_break_seeds=[1, 2]))
+
+
+def test_run_goes_on_to_the_tie_break_seeds_the_results_call_for(tmp_path, monkeypatch):
+    """The runner re-reads the results after each run: the second seeds' accuracies decide the third seeds."""
+    monkeypatch.setenv("KERAS_SCSE_RUNS", str(tmp_path / "runs"))
+    spec = study.load(write_spec(tmp_path, seeds=[0, 1], tie_break_seeds=[2], variants=THREE))
+    accuracy = {("a", 0): 0.90, ("a", 1): 0.92, ("b", 0): 0.91, ("b", 1): 0.95, ("c", 0): 0.5, ("c", 1): 0.6,
+                ("a", 2): 0.93, ("b", 2): 0.94}
+    trained = []
+
+    def fake_record(study_, spec_path, variant, seed):  # a row as record() writes it, without training
+        trained.append((variant.name, seed))
+        row = {"variant": variant.name, "seed": seed, "test_accuracy": accuracy[variant.name, seed]}
+        runner.append_row(study_.results, row)
+        return row
+
+    monkeypatch.setattr("keras_scse.training.train", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "record", fake_record)
+    study.run(spec, "spec.json", max_runs=4)
+    assert "tie-break" not in study.status(spec)  # b's second seed not in: nothing to judge yet
+    study.run(spec, "spec.json", max_runs=2)
+    text = study.status(spec)
+    assert text.count("todo      0/1 epochs (tie-break: its range overlaps") == 2 and "6 done, 2 todo" in text
+    study.run(spec, "spec.json")
+    assert trained[6:] == [("a", 2), ("b", 2)] and "8 done" in study.status(spec)
 
 
 def test_report_quotes_the_timing_row_of_each_variants_attention_and_options(tmp_path):

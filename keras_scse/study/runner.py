@@ -111,15 +111,16 @@ def lock_holder(folder):
 def status(study):
     """What is done, what is left and how long it will take, as text."""
     rows = read_rows(study.results)
+    planned = study.runs(rows)
     per_variant, every = {}, []
-    for variant, seed in study.runs():
+    for variant, seed in planned:
         seconds = list(epoch_seconds(run_dir(study, variant, seed)).values())
         per_variant.setdefault(variant.name, []).extend(seconds)
         every.extend(seconds)
     lines, left_s, unknown = [f"study {study.name}: {study.model}, {study.recipe.get('epochs')} epochs, runs in "
                               f"{os.path.join(runs_root(), study.name)}"], 0.0, 0
     counts = {}
-    for variant, seed in study.runs():
+    for variant, seed in planned:
         now = state(study, variant, seed, rows)
         counts[now] = counts.get(now, 0) + 1
         detail = ""
@@ -134,6 +135,8 @@ def status(study):
                 left_s += left * statistics.median(typical)
             unknown += bool(left and not typical)
             detail = f"{done}/{study.recipe['epochs']} epochs"
+        if seed in study.tie_break_seeds:
+            detail += " (tie-break: its range overlaps another variant's)"
         lines.append(f"  {variant.name:<24} seed {seed}  {now:<8}  {detail}")
     eta = f"about {left_s / 3600:.1f} h of training left on this machine" if left_s else "nothing timed yet"
     if unknown and left_s:
@@ -161,14 +164,19 @@ def record(study, spec_path, variant, seed):
         "commit": origin.get("commit", code_commit()), "command": origin.get("command", "")
         or command_for(spec_path, variant, seed),
     }
-    new = not os.path.exists(study.results)
-    os.makedirs(os.path.dirname(study.results), exist_ok=True)
-    with open(study.results, "a", newline="") as f:
+    append_row(study.results, row)
+    return row
+
+
+def append_row(path, row):
+    """Add one row to a results CSV, with the header when the file is new."""
+    new = not os.path.exists(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         if new:
             writer.writeheader()
         writer.writerow(row)
-    return row
 
 
 def read_json(path):
@@ -180,21 +188,22 @@ def read_json(path):
 
 def run(study, spec_path, variants=None, seeds=None, max_runs=None, verbose=2):
     """Train the study's runs that are not done, in order (filtered by ``variants`` / ``seeds``), at most
-    ``max_runs``; record each finished one. Returns the rows recorded."""
+    ``max_runs``; record each finished one; then the tie-break seeds the results call for. Returns the rows
+    recorded."""
     from keras_scse.training import train
 
     chosen = {study.variant(name).name for name in variants} if variants else None
     recorded = []
-    for variant, seed in study.runs():
-        if (chosen and variant.name not in chosen) or (seeds and seed not in seeds):
-            continue
-        if max_runs is not None and len(recorded) >= max_runs:
+    while max_runs is None or len(recorded) < max_runs:
+        rows = read_rows(study.results)  # afresh each time: a finished run may call for tie-break seeds
+        todo = [(variant, seed) for variant, seed in study.runs(rows)
+                if (not chosen or variant.name in chosen) and (not seeds or seed in seeds)
+                and state(study, variant, seed, rows) not in ("done", "running")]
+        if not todo:
             break
-        now = state(study, variant, seed, read_rows(study.results))
-        if now in ("done", "running"):
-            continue
+        variant, seed = todo[0]
         folder = run_dir(study, variant, seed)
-        if now != "finished":
+        if state(study, variant, seed, rows) != "finished":
             os.makedirs(folder, exist_ok=True)
             if not os.path.exists(os.path.join(folder, "study_run.json")):
                 with open(os.path.join(folder, "study_run.json"), "w") as f:

@@ -36,10 +36,29 @@ class Study:
     results: str
     description: str = ""
     overhead: str = ""
+    tie_break_seeds: tuple = ()
 
-    def runs(self):
-        """(variant, seed) in the order they run: every variant's first seed before any second seed."""
-        return [(variant, seed) for seed in self.seeds for variant in self.variants]
+    def runs(self, rows=()):
+        """(variant, seed) in the order they run: every variant's first seed before any second seed, then the
+        tie-break seeds of the variants that the results ``rows`` (dicts as in the CSV) leave undecided."""
+        undecided = self.undecided(rows)
+        return ([(variant, seed) for seed in self.seeds for variant in self.variants] +
+                [(variant, seed) for seed in self.tie_break_seeds for variant in self.variants
+                 if variant.name in undecided])
+
+    def undecided(self, rows):
+        """Names of the variants whose range of test accuracies over ``seeds`` (min to max) overlaps another
+        variant's: those seeds cannot order the two. Only variants with every one of ``seeds`` count, and only
+        those seeds, so that a tie-break seed's result never adds more runs."""
+        ranges = {}
+        for variant in self.variants:
+            accuracies = [float(row["test_accuracy"]) for row in rows
+                          if row["variant"] == variant.name and int(row["seed"]) in self.seeds]
+            if len(accuracies) == len(self.seeds):
+                ranges[variant.name] = (min(accuracies), max(accuracies))
+        return {name for name, (low, high) in ranges.items()
+                for other, (other_low, other_high) in ranges.items()
+                if other != name and low <= other_high and other_low <= high}
 
     def variant(self, name):
         for variant in self.variants:
@@ -75,5 +94,10 @@ def load(path):
         raise ValueError(f"{path}: two variants share a folder name: {slugs}.")
     folder = os.path.dirname(os.path.abspath(path))
     overhead = os.path.join(folder, raw["overhead"]) if raw.get("overhead") else ""
-    return Study(raw["name"], raw["model"], variants, tuple(int(s) for s in raw["seeds"]), dict(raw["recipe"]),
-                 os.path.join(folder, raw["results"]), raw.get("description", ""), overhead)
+    seeds = tuple(int(s) for s in raw["seeds"])
+    tie_break = tuple(int(s) for s in raw.get("tie_break_seeds", ()))
+    if set(seeds) & set(tie_break):
+        raise ValueError(f"{path}: tie_break_seeds {sorted(set(seeds) & set(tie_break))} are also in seeds; "
+                         "tie-break seeds are extra ones, run only where the others leave two variants unordered.")
+    return Study(raw["name"], raw["model"], variants, seeds, dict(raw["recipe"]), os.path.join(folder, raw["results"]),
+                 raw.get("description", ""), overhead, tie_break)

@@ -192,6 +192,8 @@ def test_sanity_check_re_initialises_the_top_stage_by_default_and_names_bad_laye
     assert explain.top_layers(model) == expected and expected
     with pytest.raises(ValueError, match=r"not in the model: \['stage9'\].*model.layers"):
         explain.sanity_check(model, X, layers=["stage9"])
+    with pytest.raises(ValueError, match=r"`layers` is empty.*None for `top_layers"):
+        explain.sanity_check(model, X, layers=[])
 
 
 @pytest.mark.slow

@@ -36,9 +36,12 @@ def sanity_check(model, images, class_index=None, layers=None, methods=tuple(MET
     known = {item.name for item in model.layers}
     layers = top_layers(model) if layers is None else list(layers)
     unknown = [name for name in layers if name not in known]
-    if unknown or not layers:
+    if not layers:
+        raise ValueError("`layers` is empty: name at least one layer to re-initialise (or pass None for "
+                         "`top_layers(model)`).")
+    if unknown:
         raise ValueError(f"`layers` must name layers of {model.name!r} to re-initialise; not in the model: "
-                         f"{unknown or layers}. See [layer.name for layer in model.layers].")
+                         f"{unknown}. See [layer.name for layer in model.layers].")
     x = model_images(model, images)
     if class_index is None:
         class_index = np.asarray(model.predict(x, verbose=0)).argmax(-1)

@@ -95,6 +95,12 @@ def test_bad_arguments(kwargs, message):
         SqueezeNext(**{**TINY, **kwargs})
 
 
+def test_pretrained_weights_with_the_default_classes_still_check_the_other_arguments():
+    # the checkpoint's class count is adopted, and the checks after it still run
+    with pytest.raises(ValueError, match="`input_shape` must be a tuple of three integers"):
+        applications.SCSENet44(weights="fashion_mnist", input_shape=(32, 32))
+
+
 def test_registry():
     assert applications.list_models("scse*") == ["SCSENet23", "SCSENet44"]
     assert applications.list_models("*44") == ["SCSENet44", "SqueezeNext44"]

@@ -64,18 +64,18 @@ def default_name(attention, family, size="", attended_family=None):
 
 
 def validate_arguments(model_name, args):
-    """Check arguments before building anything; return the weights entry (``weights.resolve``) or None."""
+    """Check arguments before building anything; return the weights entry (``weights.resolve``) or None.
+    With pretrained weights and keras' default ``classes``, sets ``args.classes`` to the checkpoint's."""
     weights, include_top, classes = args.weights, args.include_top, args.classes
     entry = weights_lib.resolve(model_name, weights)
     if entry is not None and entry.classes is not None and include_top and classes != entry.classes:
-        if classes == DEFAULT_CLASSES:  # keras' default: here "the checkpoint's head" (any other value fails)
-            args.classes = entry.classes
-            return entry
-        raise ValueError(
-            f"If using `weights={weights!r}` with `include_top=True`, `classes` should be {entry.classes} "
-            f"(the checkpoint's head). Received: classes={classes}. Use include_top=False for a new head, "
-            "or keras_scse.training.finetune."
-        )
+        if classes != DEFAULT_CLASSES:  # keras' default means "the checkpoint's head" here; any other value fails
+            raise ValueError(
+                f"If using `weights={weights!r}` with `include_top=True`, `classes` should be {entry.classes} "
+                f"(the checkpoint's head). Received: classes={classes}. Use include_top=False for a new head, "
+                "or keras_scse.training.finetune."
+            )
+        classes = args.classes = entry.classes
     if include_top and (not isinstance(classes, int) or classes < 1):
         raise ValueError(f"`classes` must be a positive integer when include_top=True. Received: classes={classes!r}")
     if args.pooling not in POOLINGS:

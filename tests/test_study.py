@@ -101,7 +101,8 @@ def test_tie_break_seeds_go_to_the_variants_whose_ranges_overlap(tmp_path):
     spec = study.load(write_spec(tmp_path, seeds=[0, 1], tie_break_seeds=[2], variants=THREE))
     rows = result_rows(("a", 0, 0.90), ("a", 1, 0.92), ("b", 0, 0.95), ("b", 1, 0.92), ("c", 0, 0.80),
                        ("c", 1, 0.81))
-    assert spec.undecided(rows) == {"a", "b"}  # they touch at 0.92; c is below both
+    assert spec.overlapping_pairs(rows) == [("a", "b")]  # they touch at 0.92; c is below both
+    assert spec.undecided(rows) == {"a", "b"}
     runs = [(variant.name, seed) for variant, seed in spec.runs(rows)]
     assert runs[:6] == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("b", 1), ("c", 1)]
     assert runs[6:] == [("a", 2), ("b", 2)]
@@ -125,7 +126,8 @@ def test_run_goes_on_to_the_tie_break_seeds_the_results_call_for(tmp_path, monke
 
     def fake_record(study_, spec_path, variant, seed):  # a row as record() writes it, without training
         trained.append((variant.name, seed))
-        row = {"variant": variant.name, "seed": seed, "test_accuracy": accuracy[variant.name, seed]}
+        row = {"variant": variant.name, "seed": seed, "test_accuracy": accuracy[variant.name, seed], "params": 10,
+               "macs": 20}
         runner.append_row(study_.results, row)
         return row
 
@@ -138,6 +140,10 @@ def test_run_goes_on_to_the_tie_break_seeds_the_results_call_for(tmp_path, monke
     assert text.count("todo      0/1 epochs (tie-break: its range overlaps") == 2 and "6 done, 2 todo" in text
     study.run(spec, "spec.json")
     assert trained[6:] == [("a", 2), ("b", 2)] and "8 done" in study.status(spec)
+    text = study.report(spec)
+    assert "| a | 91.67% +- 1.53% | 0: 90.00%, 1: 92.00%, 2: 93.00% |" in text
+    assert text.endswith("overlap (those seeds cannot order the two; each gets tie-break seed(s) [2]): a / b.")
+    assert text in (tmp_path / "out" / "results.md").read_text()
 
 
 def test_report_quotes_the_timing_row_of_each_variants_attention_and_options(tmp_path):

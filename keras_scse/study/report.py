@@ -83,14 +83,20 @@ def plot(summary, path):
 
 
 def report(study):
-    """Write results.md and results.png beside the CSV; return the Markdown table."""
+    """Write results.md and results.png beside the CSV; return the Markdown table and the overlapping ranges."""
     summary = summarise(study)
     if not summary:
         return f"no finished runs in {study.results} yet"
     folder = os.path.dirname(study.results)
     table = markdown(summary)
+    overlaps = ""
+    pairs = study.overlapping_pairs(read_rows(study.results))
+    if pairs:
+        tie_break = f"; each gets tie-break seed(s) {list(study.tie_break_seeds)}" if study.tie_break_seeds else ""
+        overlaps = (f"\n\nRanges over seeds {list(study.seeds)} that overlap (those seeds cannot order the two"
+                    f"{tie_break}): {', '.join(f'{a} / {b}' for a, b in pairs)}.")
     with open(os.path.join(folder, "results.md"), "w") as f:
         f.write(f"# {study.name}\n\n{study.description}\n\nMade by `keras-scse study report` from results.csv.\n\n"
-                f"{table}\n")
+                f"{table}{overlaps}\n")
     plot(summary, os.path.join(folder, "results.png"))
-    return table
+    return table + overlaps

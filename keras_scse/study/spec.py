@@ -47,8 +47,12 @@ class Study:
                  if variant.name in undecided])
 
     def undecided(self, rows):
-        """Names of the variants whose range of test accuracies over ``seeds`` (min to max) overlaps another
-        variant's: those seeds cannot order the two. Only variants with every one of ``seeds`` count, and only
+        """Names of the variants in ``overlapping_pairs(rows)``: those that need the tie-break seeds."""
+        return {name for pair in self.overlapping_pairs(rows) for name in pair}
+
+    def overlapping_pairs(self, rows):
+        """Pairs of variants (in the spec's order) whose ranges of test accuracies over ``seeds`` (min to max)
+        overlap: those seeds cannot order the two. Only variants with every one of ``seeds`` count, and only
         those seeds, so that a tie-break seed's result never adds more runs."""
         ranges = {}
         for variant in self.variants:
@@ -56,9 +60,9 @@ class Study:
                           if row["variant"] == variant.name and int(row["seed"]) in self.seeds]
             if len(accuracies) == len(self.seeds):
                 ranges[variant.name] = (min(accuracies), max(accuracies))
-        return {name for name, (low, high) in ranges.items()
-                for other, (other_low, other_high) in ranges.items()
-                if other != name and low <= other_high and other_low <= high}
+        names = list(ranges)
+        return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
+                if ranges[a][0] <= ranges[b][1] and ranges[b][0] <= ranges[a][1]]
 
     def variant(self, name):
         for variant in self.variants:

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import subprocess
 
 import keras
 import numpy as np
@@ -144,6 +145,19 @@ def test_run_goes_on_to_the_tie_break_seeds_the_results_call_for(tmp_path, monke
     assert "| a | 91.67% +- 1.53% | 0: 90.00%, 1: 92.00%, 2: 93.00% |" in text
     assert text.endswith("overlap (those seeds cannot order the two; each gets tie-break seed(s) [2]): a / b.")
     assert text in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_a_run_folder_is_locked_once_and_a_dead_process_lock_is_taken_over(tmp_path):
+    folder = str(tmp_path)
+    assert runner.take_lock(folder) and runner.lock_holder(folder) == os.getpid()
+    assert not runner.take_lock(folder)  # held by a live process (this one)
+    (tmp_path / "study.lock").write_text("0")  # empty or nonsense: nobody's
+    assert runner.lock_holder(folder) is None and runner.take_lock(folder)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / "study.lock").write_text(str(dead.pid))
+    assert runner.lock_holder(folder) is None and runner.take_lock(folder)
+    assert sorted(os.listdir(folder)) == ["study.lock"]
 
 
 def test_report_quotes_the_timing_row_of_each_variants_attention_and_options(tmp_path):

@@ -3,7 +3,8 @@
 Run folders live outside the work tree, so that they outlast a checkout: ``$KERAS_SCSE_RUNS`` (default
 ``~/.cache/keras_scse/runs``), then ``<study name>/<variant slug>-seed<N>``. A run killed at any point continues
 from its last finished epoch the next time ``run`` reaches it; a finished run (metrics.json) adds its row to the
-CSV once. Each run folder holds a lock while a process trains it, so two processes can share one study.
+CSV once. Each run folder holds a lock while a process trains it, so several processes can share one study
+(benchmarks/run_attention_study.sh starts ``STUDY_JOBS`` of them).
 """
 
 import csv
@@ -102,10 +103,31 @@ def lock_holder(folder):
     try:
         with open(os.path.join(folder, "study.lock")) as f:
             pid = int(f.read().strip() or 0)
+        if pid <= 0:  # os.kill(0, ...) would ask about our own process group
+            return None
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):
         return None
+
+
+def take_lock(folder):
+    """Claim a run folder for this process: True, or False when another live process holds it. The lock file
+    appears whole and only once (a hard link of a file holding the pid), so two processes picking the same run at
+    the same moment cannot both have it."""
+    path = os.path.join(folder, "study.lock")
+    if os.path.exists(path) and lock_holder(folder) is None:
+        os.remove(path)  # left by a killed process
+    mine = f"{path}.{os.getpid()}"
+    with open(mine, "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        os.link(mine, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.remove(mine)
 
 
 def status(study):
@@ -205,12 +227,12 @@ def run(study, spec_path, variants=None, seeds=None, max_runs=None, verbose=2):
         folder = run_dir(study, variant, seed)
         if state(study, variant, seed, rows) != "finished":
             os.makedirs(folder, exist_ok=True)
+            if not take_lock(folder):
+                continue  # another process took it a moment ago: it is 'running' now, pick again
             if not os.path.exists(os.path.join(folder, "study_run.json")):
                 with open(os.path.join(folder, "study_run.json"), "w") as f:
                     json.dump({"commit": code_commit(), "command": command_for(spec_path, variant, seed),
                                "backend": keras.backend.backend(), "device": device_name()}, f, indent=1)
-            with open(os.path.join(folder, "study.lock"), "w") as f:
-                f.write(str(os.getpid()))
             try:
                 print(f"[keras-scse] study {study.name}: {variant.name}, seed {seed} -> {folder}", flush=True)
                 train(study.config(variant, seed, folder), verbose=verbose, callbacks=[EpochClock(folder)])

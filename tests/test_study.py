@@ -11,7 +11,7 @@ import pytest
 
 from keras_scse import applications, study
 from keras_scse.study import runner
-from keras_scse.study.report import read_overhead
+from keras_scse.study.report import plot, read_overhead
 
 TINY = {"name": "tiny", "model": "SqueezeNext23", "results": "out/results.csv", "seeds": [3],
         "recipe": {"dataset": "fashion_mnist", "image_size": 32, "epochs": 1, "batch_size": 64, "limit": 256},
@@ -158,6 +158,17 @@ def test_a_run_folder_is_locked_once_and_a_dead_process_lock_is_taken_over(tmp_p
     (tmp_path / "study.lock").write_text(str(dead.pid))
     assert runner.lock_holder(folder) is None and runner.take_lock(folder)
     assert sorted(os.listdir(folder)) == ["study.lock"]
+
+
+def test_plot_draws_one_seed_variants_and_a_far_lower_one(tmp_path):
+    from matplotlib import image
+
+    summary = [{"variant": name, "accuracies": acc, "mean": float(np.mean(acc)), "std": np.std(acc) or None,
+                "macs": 1, "train_overhead": overhead}
+               for name, acc, overhead in (("plain", [0.85], 0.0), ("a", [0.90, 0.91], 0.2), ("b", [0.905], 0.5))]
+    path = tmp_path / "plot.png"
+    plot(summary, str(path))
+    assert image.imread(path).shape[0] > 400
 
 
 def test_report_quotes_the_timing_row_of_each_variants_attention_and_options(tmp_path):

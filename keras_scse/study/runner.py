@@ -160,7 +160,10 @@ def status(study):
         if seed in study.tie_break_seeds:
             detail += " (tie-break: its range overlaps another variant's)"
         lines.append(f"  {variant.name:<24} seed {seed}  {now:<8}  {detail}")
-    eta = f"about {left_s / 3600:.1f} h of training left on this machine" if left_s else "nothing timed yet"
+    if left_s:
+        eta = f"about {left_s / 3600:.1f} h of training left on this machine"
+    else:
+        eta = "nothing timed yet" if unknown else "no training left"
     if unknown and left_s:
         eta += f" (+ {unknown} run(s) not yet timed)"
     lines.append("  " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + f"; {eta}")

@@ -239,8 +239,9 @@ def test_ablation_figures_match_the_committed_table():
 
 
 def test_attention_study_table_and_figures_come_from_the_results_csv():
-    """docs/results.md holds the table `keras-scse study report` makes from results.csv (so a new row in the CSV
-    fails this test until the docs are regenerated), and every accuracy the README quotes is a row of it."""
+    """The README and docs/results.md hold the table `keras-scse study report` makes from results.csv (so a new row
+    in the CSV fails this test until they are regenerated) and its plot, and every accuracy the README quotes is a
+    row of it."""
     import sys
 
     from keras_scse import study
@@ -248,7 +249,9 @@ def test_attention_study_table_and_figures_come_from_the_results_csv():
     summarise = sys.modules["keras_scse.study.report"].summarise
     markdown = sys.modules["keras_scse.study.report"].markdown
     table = markdown(summarise(study.load(os.path.join(ROOT, "benchmarks/results/attention_study/spec.json"))))
-    assert table in read("docs/results.md")
+    assert table in read("docs/results.md") and table in read("README.md")
+    for page, prefix in (("README.md", ""), ("docs/results.md", "../")):
+        assert f"]({prefix}benchmarks/results/attention_study/results.png)" in read(page), page
     means = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in table.splitlines()[2:]}
     summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
     for variant, label in (("none", "from"), ("none+zero-init", "to"), ("sc-se", "SC-SE reaches"), ("se", "SE"),

@@ -221,14 +221,15 @@ def run(study, spec_path, variants=None, seeds=None, max_runs=None, verbose=2):
     recorded = []
     while max_runs is None or len(recorded) < max_runs:
         rows = read_rows(study.results)  # afresh each time: a finished run may call for tie-break seeds
-        todo = [(variant, seed) for variant, seed in study.runs(rows)
-                if (not chosen or variant.name in chosen) and (not seeds or seed in seeds)
-                and state(study, variant, seed, rows) not in ("done", "running")]
+        wanted = [(variant, seed) for variant, seed in study.runs(rows)
+                  if (not chosen or variant.name in chosen) and (not seeds or seed in seeds)]
+        todo = [(variant, seed, now) for variant, seed in wanted
+                if (now := state(study, variant, seed, rows)) not in ("done", "running")]
         if not todo:
             break
-        variant, seed = todo[0]
+        variant, seed, now = todo[0]
         folder = run_dir(study, variant, seed)
-        if state(study, variant, seed, rows) != "finished":
+        if now != "finished":
             os.makedirs(folder, exist_ok=True)
             if not take_lock(folder):
                 continue  # another process took it a moment ago: it is 'running' now, pick again

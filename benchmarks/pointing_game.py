@@ -1,13 +1,14 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
-    python benchmarks/pointing_game.py [--smoke] [--full-epochs N] [--blank-canvas]  # fine-tune (resumable), measure
+    python benchmarks/pointing_game.py [--smoke] [--head-epochs N] [--full-epochs N] [--blank-canvas]
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
 the maximum of Grad-CAM and of Grad-CAM++ (the default layer, and each pyramid level) and of each SC-SE spatial
 gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check; and where Grad-CAM
-peaks on an empty canvas. Run folder: $KERAS_SCSE_RUNS (~/.cache/keras_scse/runs)/pointing_game; writes
-benchmarks/results/pointing_game/results.{json,md}, blank_canvas.md and history.csv.
+peaks on an empty canvas. The fine-tune resumes if interrupted. Run folder: $KERAS_SCSE_RUNS
+(~/.cache/keras_scse/runs)/pointing_game[_<budget>]; writes benchmarks/results/pointing_game[/<budget>]/:
+results.{json,md}, blank_canvas.md and history.csv.
 """
 
 import argparse
@@ -92,22 +93,25 @@ def report(result, settings, command):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--head-epochs", type=int, help="the fine-tune's head-only epochs (default 1; another "
+                        "budget gets its own run folder and results/pointing_game/head_epochs_<n>.../)")
     parser.add_argument("--full-epochs", type=int, help="the fine-tune's full-model epochs (default 8; another "
-                        "budget gets its own run folder and results/pointing_game/full_epochs_<n>/)")
+                        "budget gets its own run folder and results/pointing_game/...full_epochs_<n>/)")
     parser.add_argument("--blank-canvas", action="store_true", help="only (re)write blank_canvas.md, the "
                         "finished fine-tune's Grad-CAM of an empty canvas (seconds)")
-    parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/full_epochs_<n>]; "
+    parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/<budget>]; "
                         "with --smoke, the run folder's results/)")
     args = parser.parse_args()
     settings = dict(SMOKE if args.smoke else FULL)
-    other_budget = args.full_epochs is not None and args.full_epochs != settings["full_epochs"]
-    if other_budget:
-        settings["full_epochs"] = args.full_epochs
+    # a budget other than the default is named by the epoch counts it changes: head_epochs_3_full_epochs_0
+    changed = [key for key in ("head_epochs", "full_epochs")
+               if getattr(args, key) is not None and getattr(args, key) != settings[key]]
+    settings.update({key: getattr(args, key) for key in changed})
+    budget = "_".join(f"{key}_{settings[key]}" for key in changed)
     run_dir = os.path.join(runs_root(), "pointing_game" + ("_smoke" if args.smoke else "") +
-                           (f"_full{args.full_epochs}" if other_budget else ""))
+                           (f"_{budget}" if budget else ""))
     # a smoke run's results stay in its run folder, away from the committed ones
-    out = args.out or (os.path.join(run_dir, "results") if args.smoke else
-                       os.path.join(OUT, f"full_epochs_{settings['full_epochs']}" if other_budget else ""))
+    out = args.out or (os.path.join(run_dir, "results") if args.smoke else os.path.join(OUT, budget))
     x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1)
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
              full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
@@ -123,7 +127,7 @@ def main():
     rho = sanity_check(model, x[:settings["sanity_images"]])
     result["sanity"] = {method: float(np.mean(values)) for method, values in rho.items()}
     command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
-                       ([f"--full-epochs {settings['full_epochs']}"] if other_budget else []))
+                       [f"--{key.replace('_', '-')} {settings[key]}" for key in changed])
     shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs
     write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))
     text = report(result, settings, command)

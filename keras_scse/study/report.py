@@ -10,9 +10,9 @@ import statistics
 from keras_scse.study.runner import read_rows
 
 
-def summarise(study):
-    """One dict per variant that has results, in the spec's order."""
-    rows = read_rows(study.results)
+def summarise(study, rows=None):
+    """One dict per variant that has results (``rows``, default: the study's CSV), in the spec's order."""
+    rows = read_rows(study.results) if rows is None else rows
     overhead = read_overhead(study)
     summary = []
     for variant in study.variants:
@@ -102,17 +102,18 @@ def plot(summary, path):
 
 def report(study):
     """Write results.md and results.png beside the CSV; return the Markdown table and the overlapping ranges."""
-    summary = summarise(study)
+    rows = read_rows(study.results)
+    summary = summarise(study, rows)
     if not summary:
         return f"no finished runs in {study.results} yet"
     folder = os.path.dirname(study.results)
     table = markdown(summary)
     overlaps = ""
-    pairs = study.overlapping_pairs(read_rows(study.results))
+    pairs = study.overlapping_pairs(rows)
     if pairs:
         tie_break = f"; each gets tie-break seed(s) {list(study.tie_break_seeds)}" if study.tie_break_seeds else ""
         overlaps = (f"\n\nRanges over seeds {list(study.seeds)} that overlap (those seeds cannot order the two"
-                    f"{tie_break}): {', '.join(f'{a} / {b}' for a, b in pairs)}.")
+                    f"{tie_break}): {'; '.join(f'{a} / {b}' for a, b in pairs)}.")  # '; ': names hold commas
     with open(os.path.join(folder, "results.md"), "w") as f:
         f.write(f"# {study.name}\n\n{study.description}\n\nMade by `keras-scse study report` from results.csv.\n\n"
                 f"{table}{overlaps}\n")

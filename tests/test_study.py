@@ -147,6 +147,20 @@ def test_run_goes_on_to_the_tie_break_seeds_the_results_call_for(tmp_path, monke
     assert text in (tmp_path / "out" / "results.md").read_text()
 
 
+def test_status_shares_the_hours_left_among_runs_training_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_SCSE_RUNS", str(tmp_path / "runs"))
+    spec = study.load(write_spec(tmp_path, recipe={**TINY["recipe"], "epochs": 2}))
+    for variant, seed in spec.runs():
+        folder = runner.run_dir(spec, variant, seed)
+        os.makedirs(folder)
+        with open(os.path.join(folder, "epoch_times.csv"), "w") as f:
+            f.write("0,1800\n")  # one epoch timed, none backed up yet
+        assert runner.take_lock(folder)  # held by this (live) process: "running"
+    text = study.status(spec)
+    assert text.endswith("2 running; about 2.0 h of training left on this machine (2 runs train at once: about "
+                         "1.0 h on the clock)")
+
+
 def test_a_run_folder_is_locked_once_and_a_dead_process_lock_is_taken_over(tmp_path):
     folder = str(tmp_path)
     assert runner.take_lock(folder) and runner.lock_holder(folder) == os.getpid()

@@ -162,6 +162,9 @@ def status(study):
         lines.append(f"  {variant.name:<24} seed {seed}  {now:<8}  {detail}")
     if left_s:
         eta = f"about {left_s / 3600:.1f} h of training left on this machine"
+        parallel = counts.get("running", 0)
+        if parallel > 1:  # the runs' own epoch times, so runs side by side share the hours
+            eta += f" ({parallel} runs train at once: about {left_s / parallel / 3600:.1f} h on the clock)"
     else:
         eta = "nothing timed yet" if unknown else "no training left"
     if unknown and left_s:

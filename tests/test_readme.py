@@ -255,7 +255,8 @@ def test_attention_study_table_and_figures_come_from_the_results_csv():
     means = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in table.splitlines()[2:]}
     summary = read("README.md").split("\n## Results\n", 1)[1].split("\n## ", 1)[0]
     for variant, label in (("none", "from"), ("none+zero-init", "to"), ("sc-se", "SC-SE reaches"), ("se", "SE"),
-                           ("sca", "`pool=\"avgmax\"`)"), ("sca avg-pool", "`pool=\"avg\"`)")):
+                           ("sca", "`pool=\"avgmax\"`)"), ("sca avg-pool", "`pool=\"avg\"`)"), ("eca", "ECA"),
+                           ("cbam", "CBAM"), ("scse (Roy)", "scSE")):
         assert re.search(rf"{re.escape(label)}\s+{re.escape(means[variant])}", summary), (variant, means[variant])
 
 

@@ -1,6 +1,7 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
-    python benchmarks/pointing_game.py [--smoke] [--head-epochs N] [--full-epochs N] [--blank-canvas]
+    python benchmarks/pointing_game.py [--smoke] [--head-epochs N] [--full-epochs N] [--seed N] [--pastes K]
+                                       [--blank-canvas]
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
@@ -28,15 +29,22 @@ from keras_scse.training.finetune import finetune
 from keras_scse.training.report import write_json
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
-FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8, sanity_images=200)
-SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1, sanity_images=16)
+FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8, seed=0, pastes=1,
+            sanity_images=200)
+SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1, seed=0, pastes=1,
+             sanity_images=16)
+# the fine-tune's settings; one not at its default names the run and results folders
+BUDGET = ("head_epochs", "full_epochs", "seed", "pastes")
 
 
-def canvases(split, count, canvas, seed):
+def canvases(split, count, canvas, seed, pastes=1):
+    """``count`` images of ``split`` chosen and pasted with ``seed``; with ``pastes`` > 1, each image again at
+    other places (seeds seed + 100, seed + 200, ...): the same items, ``pastes`` times the canvases."""
     images, labels = fashion_mnist_arrays(split)
     chosen = np.random.default_rng(seed).permutation(len(images))[:count]
-    pasted, boxes = paste_on_canvas(images[chosen], canvas, seed)
-    return pasted, labels[chosen], boxes
+    copies = [paste_on_canvas(images[chosen], canvas, seed + 100 * copy) for copy in range(pastes)]
+    return (np.concatenate([pasted for pasted, _ in copies]), np.tile(labels[chosen], pastes),
+            np.concatenate([boxes for _, boxes in copies]))
 
 
 def blank_canvas(model, canvas):
@@ -97,14 +105,21 @@ def main():
                         "budget gets its own run folder and results/pointing_game/head_epochs_<n>.../)")
     parser.add_argument("--full-epochs", type=int, help="the fine-tune's full-model epochs (default 8; another "
                         "budget gets its own run folder and results/pointing_game/...full_epochs_<n>/)")
+    parser.add_argument("--seed", type=int, help="the fine-tune's seed (default 0): its new head's "
+                        "initial weights, its train/validation carve, shuffling and augmentation; the canvases stay "
+                        "the same. Another seed gets its own run folder and results/pointing_game/...seed_<n>/")
+    parser.add_argument("--pastes", type=int, help="paste each training image K times at different places "
+                        "(default 1): an epoch then sees every item K times, each at a new place, as if re-pasted "
+                        "every pass. The validation split is carved from the canvases, so it shares items with "
+                        "training (nothing is selected on it; the test canvases are other images)")
     parser.add_argument("--blank-canvas", action="store_true", help="only (re)write blank_canvas.md, the "
                         "finished fine-tune's Grad-CAM of an empty canvas (seconds)")
     parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/<budget>]; "
                         "with --smoke, the run folder's results/)")
     args = parser.parse_args()
     settings = dict(SMOKE if args.smoke else FULL)
-    # a budget other than the default is named by the epoch counts it changes: head_epochs_3_full_epochs_0
-    changed = [key for key in ("head_epochs", "full_epochs")
+    # a budget other than the default is named by the settings it changes: head_epochs_3_full_epochs_0
+    changed = [key for key in BUDGET
                if getattr(args, key) is not None and getattr(args, key) != settings[key]]
     settings.update({key: getattr(args, key) for key in changed})
     budget = "_".join(f"{key}_{settings[key]}" for key in changed)
@@ -112,9 +127,9 @@ def main():
                            (f"_{budget}" if budget else ""))
     # a smoke run's results stay in its run folder, away from the committed ones
     out = args.out or (os.path.join(run_dir, "results") if args.smoke else os.path.join(OUT, budget))
-    x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1)
+    x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1, pastes=settings["pastes"])
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
-             full_epochs=settings["full_epochs"], batch_size=64, channels=1, verbose=2)
+             full_epochs=settings["full_epochs"], batch_size=64, channels=1, seed=settings["seed"], verbose=2)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "blank_canvas.md"), "w") as f:

@@ -294,3 +294,27 @@ def test_deployment_figures_come_from_the_committed_export_table():
     expected = (f"LiteRT int8 {int8[1]}% against {keras[1]}% in Keras, {int8[2]} MB ({int8[3]} of LiteRT float32), "
                 f"{int8[4]} ms per image")
     assert expected in summary and f"ONNX int8 {onnx_int8[1]}%" in summary, summary
+
+
+POINTING_PAGES = ("benchmarks/results/pointing_game/README.md", "docs/explain.md")
+
+
+@pytest.mark.parametrize("page", POINTING_PAGES)
+def test_pointing_game_tables_come_from_the_committed_results(page):
+    """Each row of the pointing-game tables links its results.md; its figures are that run's results.json: canvas
+    accuracy, Grad-CAM in the box, within one cell, Grad-CAM++, then (where the table has them) the sanity check."""
+    rows = 0
+    for line in read(page).splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        link = re.search(r"\]\(([^)]*results\.md)\)", cells[0]) if line.startswith("| ") else None
+        if not link:
+            continue
+        folder = os.path.dirname(os.path.normpath(os.path.join(ROOT, os.path.dirname(page), link.group(1))))
+        result = committed(os.path.relpath(folder, os.path.join(ROOT, "benchmarks", "results")), "results.json")
+        cams = result["cams"]
+        expected = [f"{result['accuracy']:.2%}", f"{cams['grad_cam']['default']:.1%}",
+                    f"{cams['grad_cam']['near']:.1%}", f"{cams['grad_cam++']['default']:.1%}",
+                    f"{result['sanity']['grad_cam']:.2f}", f"{result['sanity']['grad_cam++']:.2f}"]
+        assert cells[1:] == expected[:len(cells) - 1], (page, cells[0])
+        rows += 1
+    assert rows >= 6, page

@@ -118,7 +118,7 @@ def main():
                         "with --smoke, the run folder's results/)")
     args = parser.parse_args()
     settings = dict(SMOKE if args.smoke else FULL)
-    # a budget other than the default is named by the settings it changes: head_epochs_3_full_epochs_0
+    # e.g. head_epochs_3_full_epochs_0 (BUDGET's order)
     changed = [key for key in BUDGET
                if getattr(args, key) is not None and getattr(args, key) != settings[key]]
     settings.update({key: getattr(args, key) for key in changed})

@@ -1,15 +1,16 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
     python benchmarks/pointing_game.py [--smoke] [--head-epochs N] [--full-epochs N] [--seed N] [--pastes K]
-                                       [--blank-canvas]
+                                       [--blank-canvas | --misses]
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
 into black 64 x 64 canvases; on 1,000 test canvases (seed 2): the accuracy, and for the correct ones how often
 the maximum of Grad-CAM and of Grad-CAM++ (the default layer, and each pyramid level) and of each SC-SE spatial
-gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check; and where Grad-CAM
-peaks on an empty canvas. The fine-tune resumes if interrupted. Run folder: $KERAS_SCSE_RUNS
-(~/.cache/keras_scse/runs)/pointing_game[_<budget>]; writes benchmarks/results/pointing_game[/<budget>]/:
-results.{json,md}, blank_canvas.md and history.csv.
+gate lies inside the 28 x 28 box (a random point: 19.1%); then both methods' sanity check; where Grad-CAM
+peaks on an empty canvas; and which cells the default-layer Grad-CAM maxima, and its misses, lie on. The fine-tune
+resumes if interrupted. Run folder: $KERAS_SCSE_RUNS (~/.cache/keras_scse/runs)/pointing_game[_<budget>]; writes
+benchmarks/results/pointing_game[/<budget>]/: results.{json,md}, blank_canvas.md, misses.{json,md} and
+history.csv.
 """
 
 import argparse
@@ -22,7 +23,15 @@ import numpy as np
 
 from keras_scse.applications.features import map_sizes
 from keras_scse.data.sources import fashion_mnist_arrays
-from keras_scse.explain import gates_by_size, paste_on_canvas, pointing_game, sanity_check
+from keras_scse.explain import (
+    gates_by_size,
+    maxima_by_edge,
+    paste_on_canvas,
+    peak_points,
+    pointing_game,
+    pointing_hits,
+    sanity_check,
+)
 from keras_scse.explain.gradcam import METHODS, choose_layer, heat_maps
 from keras_scse.study.runner import runs_root
 from keras_scse.training.finetune import finetune
@@ -75,6 +84,36 @@ def blank_canvas(model, canvas):
     return "\n".join(lines) + "\n"
 
 
+def misses(model, x, y, boxes, command, batch_size=50):
+    """Which cells the default-layer Grad-CAM maxima of the correctly classified canvases lie on, and how many of
+    them miss the box (``maxima_by_edge``); for the misses on the top row or left column, how many items come
+    within one cell of that edge. Returns (json dict, markdown)."""
+    layer = choose_layer(model, None, x.shape[1:])
+    cells = map_sizes(model, x.shape[1:], [layer])[layer.name][0]
+    canvas, cell = x.shape[1], x.shape[1] / cells
+    predicted = np.concatenate([np.asarray(model.predict(x[i:i + batch_size], verbose=0)).argmax(-1)
+                                for i in range(0, len(x), batch_size)])
+    right = np.flatnonzero(predicted == y)
+    maps = np.concatenate([heat_maps(model, x[right[i:i + batch_size]], methods=("grad_cam",))["grad_cam"]
+                           for i in range(0, len(right), batch_size)])
+    edges = maxima_by_edge(maps, boxes[right], canvas, cells)
+    row, col = ((c // cell).astype(int) for c in peak_points(maps, canvas))
+    top, left = boxes[right, 0], boxes[right, 1]
+    missed = ~pointing_hits(maps, boxes[right], canvas) & (maps.max(axis=(1, 2)) > 0)
+    on_first = missed & ((row == 0) | (col == 0))
+    near = on_first & (((row == 0) & (top <= cell)) | ((col == 0) & (left <= cell)))
+    data = {"command": command, "layer": layer.name, "cells": cells, "correct": int(len(right)),
+            "misses": int(missed.sum()), "edges": edges, "first_edge_misses_item_within_one_cell": int(near.sum())}
+    lines = [f"Command: `{command}`. Grad-CAM at its default layer ({layer.name}, {cells} x {cells} cells of "
+             f"{cell:g} px) on the {len(right)} correctly classified test canvases: the cell each map's maximum "
+             f"lies on, and how many of those maxima miss the 28 x 28 box ({int(missed.sum())} misses in all).", "",
+             "| the maximum's cell | maxima | misses |", "|---|---:|---:|"]
+    lines += [f"| {edge} | {counts['maxima']} | {counts['misses']} |" for edge, counts in edges.items()]
+    lines += ["", f"Of the {int(on_first.sum())} misses on the top row or left column, {int(near.sum())} are of items "
+              f"that come within one cell ({cell:g} px) of that edge of the canvas."]
+    return data, "\n".join(lines) + "\n"
+
+
 def report(result, settings, command):
     lines = [f"Command: `{command}`; {settings}; 2-core x86_64 CPU, TensorFlow backend.", "",
              f"Canvas accuracy: **{result['accuracy']:.2%}** on {settings['test_images']} test canvases; "
@@ -114,6 +153,8 @@ def main():
                         "training (nothing is selected on it; the test canvases are other images)")
     parser.add_argument("--blank-canvas", action="store_true", help="only (re)write blank_canvas.md, the "
                         "finished fine-tune's Grad-CAM of an empty canvas (seconds)")
+    parser.add_argument("--misses", action="store_true", help="only (re)write misses.{json,md}: which cells "
+                        "the finished fine-tune's default-layer Grad-CAM maxima and misses lie on (a minute or two)")
     parser.add_argument("--out", help="results folder (default: benchmarks/results/pointing_game[/<budget>]; "
                         "with --smoke, the run folder's results/)")
     args = parser.parse_args()
@@ -138,11 +179,18 @@ def main():
         return
     x, y, boxes = canvases("test", settings["test_images"], settings["canvas"], seed=2)
     x = x / np.float32(255)  # as trained
+    command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
+                       [f"--{key.replace('_', '-')} {settings[key]}" for key in changed])
+    data, text = misses(model, x, y, boxes, command + " --misses")
+    write_json(data, os.path.join(out, "misses.json"))
+    with open(os.path.join(out, "misses.md"), "w") as f:
+        f.write(text)
+    if args.misses:
+        print(text, flush=True)
+        return
     result = pointing_game(model, x, y, boxes, other_layers=["P2", "P3", "P4", "P5"])
     rho = sanity_check(model, x[:settings["sanity_images"]])
     result["sanity"] = {method: float(np.mean(values)) for method, values in rho.items()}
-    command = " ".join(["python benchmarks/pointing_game.py"] + (["--smoke"] if args.smoke else []) +
-                       [f"--{key.replace('_', '-')} {settings[key]}" for key in changed])
     shutil.copy(os.path.join(run_dir, "history.csv"), out)  # the fine-tune's epochs
     write_json({"settings": settings, "command": command, **result}, os.path.join(out, "results.json"))
     text = report(result, settings, command)

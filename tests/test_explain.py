@@ -348,6 +348,21 @@ def test_pointing_hits_at_the_canvas_resolution_and_coarser():
         explain.pointing_hits(fine[:1], boxes, 8)
 
 
+def test_maxima_by_edge_counts_maxima_and_misses_per_side_of_the_canvas():
+    boxes = np.array([[0, 0, 4, 4]] * 5)  # the top-left quarter of an 8 x 8 canvas of 4 x 4 cells (2 px each)
+    maps = np.zeros((5, 4, 4))
+    maps[0, 0, 1] = 1  # top row, inside the box
+    maps[1, 2, 0] = 1  # left column, below the box: a miss
+    maps[2, 3, 3] = 1  # the bottom-right corner: a miss
+    maps[3, 1, 1] = 1  # an inner cell, inside
+    # maps[4] has nothing positive: no maximum, left out
+    np.testing.assert_allclose(explain.peak_points(maps[:4], 8), [[1, 5, 7, 3], [3, 1, 7, 3]])
+    assert explain.maxima_by_edge(maps, boxes, 8, 4) == {
+        "top row or left column": {"maxima": 2, "misses": 1},
+        "bottom row or right column": {"maxima": 1, "misses": 1},
+        "elsewhere": {"maxima": 1, "misses": 0}}
+
+
 def test_pointing_game_reports_grad_cam_and_each_spatial_gate():
     model = tiny()
     randomise(model)

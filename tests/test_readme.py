@@ -317,3 +317,22 @@ def test_pointing_game_tables_come_from_the_committed_results(page):
         assert cells[1:] == expected[:len(cells) - 1], (page, cells[0])
         rows += 1
     assert rows >= 6, page
+
+
+def test_pointing_game_misses_table_comes_from_the_committed_misses():
+    """Each row of the misses table links its misses.md; its figures are that run's misses.json: all misses, then
+    maxima / misses for each edge, then the top/left misses of items within one cell of that edge."""
+    page = POINTING_PAGES[0]
+    rows = 0
+    for line in read(page).splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        link = re.search(r"\]\(([^)]*misses\.md)\)", cells[0]) if line.startswith("| ") else None
+        if not link:
+            continue
+        data = json.load(open(os.path.join(ROOT, os.path.dirname(page), os.path.dirname(link.group(1)),
+                                           "misses.json")))
+        expected = [str(data["misses"])] + [f"{counts['maxima']} / {counts['misses']}"
+                                            for counts in data["edges"].values()]
+        assert cells[1:] == expected + [str(data["first_edge_misses_item_within_one_cell"])], cells[0]
+        rows += 1
+    assert rows >= 6

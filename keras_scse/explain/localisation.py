@@ -30,26 +30,52 @@ def paste_on_canvas(images, canvas_size, seed):
     return canvases, boxes
 
 
-def pointing_hits(maps, boxes, canvas_size, margin=0):
-    """Whether each map's maximum lies inside its box (grown by ``margin`` pixels on every side): bool (N,).
+def peak_points(maps, canvas_size):
+    """Each map's maximum as canvas pixel coordinates (y, x), two float arrays (N,).
 
     ``maps`` (N, H, W) cover the whole canvas at any resolution (a heat map at the canvas' size, or a stage's
     gates at a fraction of it): the maximum cell's centre is scaled to canvas pixels. A maximum shared by several
     cells (a plateau: a resized map repeats its border cells' values up to the edge) is their centroid, not the
-    first one, which would pull maxima towards the top-left corner. A map with nothing positive has no maximum:
-    a miss."""
+    first one, which would pull maxima towards the top-left corner."""
     maps = np.asarray(maps)
-    if maps.ndim != 3 or len(maps) != len(boxes):
-        raise ValueError(f"`maps` must be (N, H, W) with one map per box ({len(boxes)}); received {maps.shape}.")
-    peak = maps.max(axis=(1, 2), keepdims=True)
-    at_peak = maps >= peak
+    at_peak = maps >= maps.max(axis=(1, 2), keepdims=True)
     count = at_peak.sum(axis=(1, 2))
     y = (at_peak.sum(axis=2) @ np.arange(maps.shape[1]) / count + 0.5) * canvas_size / maps.shape[1]
     x = (at_peak.sum(axis=1) @ np.arange(maps.shape[2]) / count + 0.5) * canvas_size / maps.shape[2]
+    return y, x
+
+
+def pointing_hits(maps, boxes, canvas_size, margin=0):
+    """Whether each map's maximum (``peak_points``) lies inside its box (grown by ``margin`` pixels on every
+    side): bool (N,). A map with nothing positive has no maximum: a miss."""
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or len(maps) != len(boxes):
+        raise ValueError(f"`maps` must be (N, H, W) with one map per box ({len(boxes)}); received {maps.shape}.")
+    y, x = peak_points(maps, canvas_size)
     top, left, height, width = np.asarray(boxes).T
     top, left, height, width = top - margin, left - margin, height + 2 * margin, width + 2 * margin
     inside = (y >= top) & (y < top + height) & (x >= left) & (x < left + width)
-    return inside & (peak[:, 0, 0] > 0)
+    return inside & (maps.max(axis=(1, 2)) > 0)
+
+
+EDGES = ("top row or left column", "bottom row or right column", "elsewhere")
+
+
+def maxima_by_edge(maps, boxes, canvas_size, cells):
+    """Where the maps' maxima lie on a ``cells`` x ``cells`` grid over the canvas (the heat map's layer): on its
+    top row or left column, else on its bottom row or right column, else elsewhere (``EDGES``).
+
+    Returns {edge: {"maxima": count, "misses": count (``pointing_hits`` false)}}; maps with nothing positive have
+    no maximum and are left out. The two sides need not behave alike: at stride 2, 'same' padding puts its extra
+    zero row and column below and right, and a strided 1 x 1 conv keeps the first row and column, drops the last."""
+    maps = np.asarray(maps)
+    positive = maps.max(axis=(1, 2)) > 0
+    hits = pointing_hits(maps, boxes, canvas_size)
+    row, col = ((coordinate * cells / canvas_size).astype(int) for coordinate in peak_points(maps, canvas_size))
+    first, last = (row == 0) | (col == 0), (row == cells - 1) | (col == cells - 1)
+    where = {EDGES[0]: first, EDGES[1]: last & ~first, EDGES[2]: ~first & ~last}
+    return {edge: {"maxima": int(np.sum(chosen & positive)), "misses": int(np.sum(chosen & positive & ~hits))}
+            for edge, chosen in where.items()}
 
 
 def chance_rate(boxes, canvas_size):

@@ -298,41 +298,36 @@ def test_deployment_figures_come_from_the_committed_export_table():
 POINTING_PAGES = ("benchmarks/results/pointing_game/README.md", "docs/explain.md")
 
 
+def linked_rows(page, name):
+    """(cells, the linked run's <name>.json) for each table row of ``page`` whose first cell links a <name>.md."""
+    for line in read(page).splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        link = re.search(rf"\]\(([^)]*{name}\.md)\)", cells[0]) if line.startswith("| ") else None
+        if link:
+            folder = os.path.join(ROOT, os.path.dirname(page), os.path.dirname(link.group(1)))
+            yield cells, json.load(open(os.path.join(folder, f"{name}.json")))
+
+
 @pytest.mark.parametrize("page", POINTING_PAGES)
 def test_pointing_game_tables_come_from_the_committed_results(page):
     """Each row of the pointing-game tables links its results.md; its figures are that run's results.json: canvas
     accuracy, Grad-CAM in the box, within one cell, Grad-CAM++, then (where the table has them) the sanity check."""
-    rows = 0
-    for line in read(page).splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        link = re.search(r"\]\(([^)]*results\.md)\)", cells[0]) if line.startswith("| ") else None
-        if not link:
-            continue
-        results_md = os.path.join(ROOT, os.path.dirname(page), link.group(1))
-        result = json.load(open(os.path.join(os.path.dirname(results_md), "results.json")))
+    rows = list(linked_rows(page, "results"))
+    for cells, result in rows:
         cams = result["cams"]
         expected = [f"{result['accuracy']:.2%}", f"{cams['grad_cam']['default']:.1%}",
                     f"{cams['grad_cam']['near']:.1%}", f"{cams['grad_cam++']['default']:.1%}",
                     f"{result['sanity']['grad_cam']:.2f}", f"{result['sanity']['grad_cam++']:.2f}"]
         assert cells[1:] == expected[:len(cells) - 1], (page, cells[0])
-        rows += 1
-    assert rows >= 6, page
+    assert len(rows) >= 6, page
 
 
 def test_pointing_game_misses_table_comes_from_the_committed_misses():
     """Each row of the misses table links its misses.md; its figures are that run's misses.json: all misses, then
     maxima / misses for each edge, then the top/left misses of items within one cell of that edge."""
-    page = POINTING_PAGES[0]
-    rows = 0
-    for line in read(page).splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        link = re.search(r"\]\(([^)]*misses\.md)\)", cells[0]) if line.startswith("| ") else None
-        if not link:
-            continue
-        data = json.load(open(os.path.join(ROOT, os.path.dirname(page), os.path.dirname(link.group(1)),
-                                           "misses.json")))
-        expected = [str(data["misses"])] + [f"{counts['maxima']} / {counts['misses']}"
-                                            for counts in data["edges"].values()]
-        assert cells[1:] == expected + [str(data["first_edge_misses_item_within_one_cell"])], cells[0]
-        rows += 1
-    assert rows >= 6
+    rows = list(linked_rows(POINTING_PAGES[0], "misses"))
+    for cells, data in rows:
+        expected = ([str(data["misses"])] + [f"{edge['maxima']} / {edge['misses']}" for edge in data["edges"].values()]
+                    + [str(data["first_edge_misses_item_within_one_cell"])])
+        assert cells[1:] == expected, cells[0]
+    assert len(rows) >= 6

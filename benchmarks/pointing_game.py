@@ -27,7 +27,7 @@ from keras_scse.explain import (
     gates_by_size,
     maxima_by_edge,
     paste_on_canvas,
-    peak_points,
+    peak_cells,
     pointing_game,
     pointing_hits,
     sanity_check,
@@ -97,7 +97,7 @@ def misses(model, x, y, boxes, command, batch_size=50):
     maps = np.concatenate([heat_maps(model, x[right[i:i + batch_size]], methods=("grad_cam",))["grad_cam"]
                            for i in range(0, len(right), batch_size)])
     edges = maxima_by_edge(maps, boxes[right], canvas, cells)
-    row, col = ((c // cell).astype(int) for c in peak_points(maps, canvas))
+    row, col = peak_cells(maps, canvas, cells)
     top, left = boxes[right, 0], boxes[right, 1]
     missed = ~pointing_hits(maps, boxes[right], canvas) & (maps.max(axis=(1, 2)) > 0)
     on_first = missed & ((row == 0) | (col == 0))

@@ -356,7 +356,8 @@ def test_maxima_by_edge_counts_maxima_and_misses_per_side_of_the_canvas():
     maps[2, 3, 3] = 1  # the bottom-right corner: a miss
     maps[3, 1, 1] = 1  # an inner cell, inside
     # maps[4] has nothing positive: no maximum, left out
-    np.testing.assert_allclose(explain.peak_points(maps[:4], 8), [[1, 5, 7, 3], [3, 1, 7, 3]])
+    np.testing.assert_allclose(explain.peak_points(maps[:4], 8), [[1, 5, 7, 3], [3, 1, 7, 3]])  # cell centres
+    np.testing.assert_array_equal(explain.peak_cells(maps[:4], 8, 4), [[0, 2, 3, 1], [1, 0, 3, 1]])
     assert explain.maxima_by_edge(maps, boxes, 8, 4) == {
         "top row or left column": {"maxima": 2, "misses": 1},
         "bottom row or right column": {"maxima": 1, "misses": 1},

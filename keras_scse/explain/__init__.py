@@ -10,8 +10,8 @@ lies, and figures of both.
 - ``sanity_check(model, images)``: Adebayo et al.'s test, how much the maps change when the top layers
   (``top_layers``) are re-initialised.
 - ``pointing_game(model, canvases, labels, boxes)``: how often the heat maps' and the spatial gates' maxima fall on
-  the object (``paste_on_canvas`` makes such canvases; ``pointing_hits``, ``peak_points``, ``maxima_by_edge``,
-  ``chance_rate``, ``gates_by_size``).
+  the object (``paste_on_canvas`` makes such canvases; ``pointing_hits``, ``peak_points``, ``peak_cells``,
+  ``maxima_by_edge``, ``chance_rate``, ``gates_by_size``).
 """
 
 from keras_scse.explain.attention import attention_layers, attention_maps
@@ -19,16 +19,18 @@ from keras_scse.explain.figures import explain_images, plot_explanation, plot_gr
 from keras_scse.explain.gradcam import feature_maps, grad_cam
 from keras_scse.explain.inputs import model_images
 from keras_scse.explain.localisation import (
-                                             chance_rate,
-                                             gates_by_size,
-                                             maxima_by_edge,
-                                             paste_on_canvas,
-                                             peak_points,
-                                             pointing_game,
-                                             pointing_hits,
+    chance_rate,
+    gates_by_size,
+    maxima_by_edge,
+    paste_on_canvas,
+    peak_cells,
+    peak_points,
+    pointing_game,
+    pointing_hits,
 )
 from keras_scse.explain.sanity import sanity_check, top_layers
 
 __all__ = ["attention_layers", "attention_maps", "chance_rate", "explain_images", "feature_maps", "gates_by_size",
-           "grad_cam", "maxima_by_edge", "model_images", "paste_on_canvas", "peak_points", "plot_explanation",
-           "plot_grid", "pointing_game", "pointing_hits", "sanity_check", "stage_maps", "top_layers"]
+           "grad_cam", "maxima_by_edge", "model_images", "paste_on_canvas", "peak_cells", "peak_points",
+           "plot_explanation", "plot_grid", "pointing_game", "pointing_hits", "sanity_check", "stage_maps",
+           "top_layers"]

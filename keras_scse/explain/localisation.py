@@ -58,6 +58,12 @@ def pointing_hits(maps, boxes, canvas_size, margin=0):
     return inside & (maps.max(axis=(1, 2)) > 0)
 
 
+def peak_cells(maps, canvas_size, cells):
+    """The (row, column) of a ``cells`` x ``cells`` grid over the canvas (e.g. the heat map's layer) that each
+    map's maximum (``peak_points``) lies on: two int arrays (N,)."""
+    return tuple((coordinate * cells / canvas_size).astype(int) for coordinate in peak_points(maps, canvas_size))
+
+
 EDGES = ("top row or left column", "bottom row or right column", "elsewhere")
 
 
@@ -71,7 +77,7 @@ def maxima_by_edge(maps, boxes, canvas_size, cells):
     maps = np.asarray(maps)
     positive = maps.max(axis=(1, 2)) > 0
     hits = pointing_hits(maps, boxes, canvas_size)
-    row, col = ((coordinate * cells / canvas_size).astype(int) for coordinate in peak_points(maps, canvas_size))
+    row, col = peak_cells(maps, canvas_size, cells)
     first, last = (row == 0) | (col == 0), (row == cells - 1) | (col == cells - 1)
     where = {EDGES[0]: first, EDGES[1]: last & ~first, EDGES[2]: ~first & ~last}
     return {edge: {"maxima": int(np.sum(chosen & positive)), "misses": int(np.sum(chosen & positive & ~hits))}

@@ -73,7 +73,7 @@ def maxima_by_edge(maps, boxes, canvas_size, cells):
 
     Returns {edge: {"maxima": count, "misses": count (``pointing_hits`` false)}}; maps with nothing positive have
     no maximum and are left out. The two sides need not behave alike: at stride 2, 'same' padding puts its extra
-    zero row and column below and right, and a strided 1 x 1 conv keeps the first row and column, drops the last."""
+    zero row and column below and right."""
     maps = np.asarray(maps)
     positive = maps.max(axis=(1, 2)) > 0
     hits = pointing_hits(maps, boxes, canvas_size)

@@ -91,9 +91,7 @@ def misses(model, x, y, boxes, command, batch_size=50):
     layer = choose_layer(model, None, x.shape[1:])
     cells = map_sizes(model, x.shape[1:], [layer])[layer.name][0]
     canvas, cell = x.shape[1], x.shape[1] / cells
-    predicted = np.concatenate([np.asarray(model.predict(x[i:i + batch_size], verbose=0)).argmax(-1)
-                                for i in range(0, len(x), batch_size)])
-    right = np.flatnonzero(predicted == y)
+    right = np.flatnonzero(model.predict(x, batch_size=batch_size, verbose=0).argmax(-1) == y)
     maps = np.concatenate([heat_maps(model, x[right[i:i + batch_size]], methods=("grad_cam",))["grad_cam"]
                            for i in range(0, len(right), batch_size)])
     edges = maxima_by_edge(maps, boxes[right], canvas, cells)

@@ -103,8 +103,7 @@ def pointing_game(model, canvases, labels, boxes, batch_size=50, other_layers=()
     cam_layer = choose_layer(model, None, canvases.shape[1:])
     others = {layer: choose_layer(model, layer, canvases.shape[1:]) for layer in other_layers}  # a bad name fails here
     cell = canvas_size / map_sizes(model, canvases.shape[1:], [cam_layer])[cam_layer.name][0]
-    predicted = np.concatenate([np.asarray(model.predict(canvases[i:i + batch_size], verbose=0)).argmax(-1)
-                                for i in range(0, len(canvases), batch_size)])
+    predicted = np.asarray(model.predict(canvases, batch_size=batch_size, verbose=0)).argmax(-1)
     right = np.flatnonzero(predicted == np.asarray(labels))
     hits, flat, sizes = {}, dict.fromkeys(methods, 0), {}
     for start in range(0, len(right), batch_size):

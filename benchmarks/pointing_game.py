@@ -1,6 +1,7 @@
 """Does SCSENet44 look at the object? The pointing game on Fashion-MNIST items pasted into 64 x 64 canvases.
 
     python benchmarks/pointing_game.py [--smoke] [--head-epochs N] [--full-epochs N] [--seed N] [--pastes K]
+                                       [--lr RATE]
                                        [--blank-canvas | --misses]
 
 The shipped weights work at 32 px only: ``finetune`` them on 10,000 training images pasted at random (seed 1)
@@ -39,11 +40,11 @@ from keras_scse.training.report import write_json
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "pointing_game")
 FULL = dict(train_images=10_000, test_images=1_000, canvas=64, head_epochs=1, full_epochs=8, seed=0, pastes=1,
-            sanity_images=200)
+            lr=None, sanity_images=200)
 SMOKE = dict(train_images=256, test_images=64, canvas=40, head_epochs=1, full_epochs=1, seed=0, pastes=1,
-             sanity_images=16)
+             lr=None, sanity_images=16)
 # the fine-tune's settings; one not at its default names the run and results folders
-BUDGET = ("head_epochs", "full_epochs", "seed", "pastes")
+BUDGET = ("head_epochs", "full_epochs", "seed", "pastes", "lr")
 
 
 def canvases(split, count, canvas, seed, pastes=1):
@@ -149,6 +150,9 @@ def main():
                         "(default 1): an epoch then sees every item K times, each at a new place, as if re-pasted "
                         "every pass. The validation split is carved from the canvases, so it shares items with "
                         "training (nothing is selected on it; the test canvases are other images)")
+    parser.add_argument("--lr", type=float, help="the fine-tune's full-stage peak learning rate (default: the "
+                        "adamw recipe's at batch 64, 1e-3; the head stage trains at 10x). Another rate gets its own "
+                        "run folder and results/pointing_game/...lr_<rate>/")
     parser.add_argument("--blank-canvas", action="store_true", help="only (re)write blank_canvas.md, the "
                         "finished fine-tune's Grad-CAM of an empty canvas (seconds)")
     parser.add_argument("--misses", action="store_true", help="only (re)write misses.{json,md}: which cells "
@@ -168,7 +172,8 @@ def main():
     out = args.out or (os.path.join(run_dir, "results") if args.smoke else os.path.join(OUT, budget))
     x, y, _ = canvases("train", settings["train_images"], settings["canvas"], seed=1, pastes=settings["pastes"])
     finetune("SCSENet44", (x, y), run_dir, weights="fashion_mnist", head_epochs=settings["head_epochs"],
-             full_epochs=settings["full_epochs"], batch_size=64, channels=1, seed=settings["seed"], verbose=2)
+             full_epochs=settings["full_epochs"], batch_size=64, lr=settings["lr"], channels=1, seed=settings["seed"],
+             verbose=2)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "blank_canvas.md"), "w") as f:
